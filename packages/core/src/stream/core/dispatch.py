@@ -1,0 +1,233 @@
+"""The per-message path: decode, validate, call the handler, retry, build outputs.
+
+A ``Dispatcher`` is built once per handler when its service starts; everything it
+needs per message (the decoder, the injectors, the output targets) is ready by then.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from stream.core.binding import HandlerSpec
+from stream.core.codec import encode_headers, encode_key, encode_value
+from stream.core.delivery import DeliveryPolicy
+from stream.core.errors import DecodeError, EncodeError
+from stream.core.messages import HeaderItems, Message, OutgoingMessage
+from stream.core.options import ProduceOptions
+from stream.core.transport import Failure, Outcome
+
+__all__ = ("Dispatcher", "Injector", "OutputTarget", "dead_letter")
+
+Injector = Callable[[Message], Any]
+"""Gives one injected argument for a received message (may return an awaitable)."""
+
+_ERROR_TEXT_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class OutputTarget:
+    """One ``@produce`` of a handler, with its headers encoded once."""
+
+    topic: str
+    key: Callable[[Any], Any] | None
+    partition: int | None
+    headers: HeaderItems
+
+    @classmethod
+    def from_options(cls, options: ProduceOptions) -> OutputTarget:
+        """Prepares ``options`` for the hot path."""
+        key = options.key
+        key_of: Callable[[Any], Any] | None
+        if key is None:
+            key_of = None
+        elif isinstance(key, str):
+            field_name = key
+
+            def key_of(result: Any) -> Any:
+                return getattr(result, field_name)
+        else:
+            key_of = key
+        return cls(options.topic, key_of, options.partition, encode_headers(options.headers))
+
+    def message(
+        self, value: bytes | None, result: Any, source_key: bytes | None
+    ) -> OutgoingMessage:
+        """The message sending ``result`` (already encoded as ``value``) here."""
+        key = source_key if self.key is None else encode_key(self.key(result))
+        return OutgoingMessage(self.topic, value, key, self.headers, self.partition)
+
+
+def dead_letter(
+    message: Message, error: BaseException, attempts: int, handler: str, policy: DeliveryPolicy
+) -> OutgoingMessage:
+    """The dead-letter copy of ``message``: its key, value and headers, plus why it failed."""
+    assert policy.dead_letter is not None
+    reason: HeaderItems = (
+        ("stream.error.type", _error_type(error).encode()),
+        ("stream.error.message", str(error)[:_ERROR_TEXT_LIMIT].encode()),
+        ("stream.source.topic", message.topic.encode()),
+        ("stream.source.partition", str(message.partition).encode()),
+        ("stream.source.offset", str(message.offset).encode()),
+        ("stream.handler", handler.encode()),
+        ("stream.attempts", str(attempts).encode()),
+    )
+    return OutgoingMessage(
+        topic=policy.dead_letter.topic_for(message.topic),
+        value=message.value,
+        key=message.key,
+        headers=message.headers + reason,
+    )
+
+
+def _error_type(error: BaseException) -> str:
+    # A decode error's interesting type is its cause's (e.g. pydantic's ValidationError).
+    shown = error.__cause__ if isinstance(error, DecodeError) and error.__cause__ else error
+    return f"{type(shown).__module__}.{type(shown).__qualname__}"
+
+
+class Dispatcher:
+    """Runs one handler over messages of one partition, in order (a ``RecordHandler``)."""
+
+    def __init__(
+        self,
+        spec: HandlerSpec,
+        call: Callable[..., Awaitable[Any]],
+        injectors: Sequence[tuple[str, Injector]],
+        logger: logging.Logger,
+    ) -> None:
+        assert spec.consume is not None and spec.decode is not None
+        self.spec = spec
+        self._call = call
+        self._injectors = tuple(injectors)
+        self._logger = logger
+        self._decode = spec.decode
+        self._policy = spec.consume.delivery
+        self._targets = tuple(OutputTarget.from_options(p) for p in spec.produces)
+        self._name = spec.qualname
+
+    async def __call__(self, messages: Sequence[Message], /) -> Outcome:
+        """Handles ``messages`` and returns the outputs to send and the failures."""
+        outcome = Outcome([], [])
+        if self.spec.consume is not None and self.spec.consume.batch:
+            await self._handle_batch(messages, outcome)
+            return outcome
+        for message in messages:
+            try:
+                value = self._decode(message.value)
+            except Exception as error:
+                self._fail(message, self._decode_error(message, error), 1, outcome)
+                continue
+            await self._handle_one(message, value, outcome)
+        return outcome
+
+    async def _handle_one(self, message: Message, value: Any, outcome: Outcome) -> None:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                result = await self._invoke(value, message)
+            except Exception as error:
+                if attempts < self._policy.retry.attempts:
+                    await self._wait_before_retry(message, error, attempts)
+                    continue
+                self._fail(message, error, attempts, outcome)
+                return
+            if result is not None and self._targets:
+                try:
+                    self._add_outputs(result, message.key, outcome.outputs)
+                except EncodeError as error:
+                    # Encoding is deterministic: retrying cannot help, so dead-letter now.
+                    self._fail(message, error, attempts, outcome)
+            return
+
+    async def _handle_batch(self, messages: Sequence[Message], outcome: Outcome) -> None:
+        good: list[Message] = []
+        values: list[Any] = []
+        for message in messages:
+            try:
+                values.append(self._decode(message.value))
+                good.append(message)
+            except Exception as error:
+                self._fail(message, self._decode_error(message, error), 1, outcome)
+        if not good:
+            return
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                result = await self._invoke(values, good[-1])
+            except Exception as error:
+                if attempts < self._policy.retry.attempts:
+                    await self._wait_before_retry(good[-1], error, attempts)
+                    continue
+                for message in good:
+                    self._fail(message, error, attempts, outcome)
+                return
+            results = result if isinstance(result, list) else [result]
+            try:
+                for item in results:
+                    if item is not None:
+                        self._add_outputs(item, None, outcome.outputs)
+            except EncodeError as error:
+                for message in good:
+                    self._fail(message, error, attempts, outcome)
+            return
+
+    async def _invoke(self, value: Any, message: Message) -> Any:
+        if self._injectors:
+            kwargs = {}
+            for name, inject in self._injectors:
+                argument = inject(message)
+                kwargs[name] = await argument if inspect.isawaitable(argument) else argument
+            call = self._call(value, **kwargs)
+        else:
+            call = self._call(value)
+        if self._policy.timeout is None:
+            return await call
+        with anyio.fail_after(self._policy.timeout):
+            return await call
+
+    def _add_outputs(
+        self, result: Any, source_key: bytes | None, outputs: list[OutgoingMessage]
+    ) -> None:
+        value = encode_value(result)
+        outputs.extend(target.message(value, result, source_key) for target in self._targets)
+
+    async def _wait_before_retry(self, message: Message, error: Exception, attempts: int) -> None:
+        delay = self._policy.retry.delay(attempts)
+        if self._logger.isEnabledFor(logging.WARNING):
+            self._logger.warning(
+                "%s: %s[%d]@%d failed (attempt %d of %d), retrying in %.2fs: %r",
+                self._name, message.topic, message.partition, message.offset,
+                attempts, self._policy.retry.attempts, delay, error,
+            )  # fmt: skip
+        await anyio.sleep(delay)
+
+    def _decode_error(self, message: Message, error: Exception) -> DecodeError:
+        reason = "empty (tombstone) value" if message.value is None else str(error)
+        decode_error = DecodeError(
+            f"{self._name}: cannot decode {message.topic}[{message.partition}]@{message.offset}"
+            f" as {getattr(self.spec.message_type, '__name__', self.spec.message_type)}: {reason}"
+        )
+        decode_error.__cause__ = error
+        return decode_error
+
+    def _fail(self, message: Message, error: Exception, attempts: int, outcome: Outcome) -> None:
+        if self._policy.dead_letter is None:
+            # No dead-letter topic: stop here so nothing past this message is committed.
+            raise error
+        letter = dead_letter(message, error, attempts, self._name, self._policy)
+        self._logger.error(
+            "%s: %s[%d]@%d sent to dead-letter topic %s after %d attempt(s): %s: %s",
+            self._name, message.topic, message.partition, message.offset, letter.topic,
+            attempts, type(error).__name__, error,
+            exc_info=error if not isinstance(error, DecodeError | EncodeError) else None,
+        )  # fmt: skip
+        outcome.outputs.append(letter)
+        outcome.failures.append(Failure(message, error, attempts))

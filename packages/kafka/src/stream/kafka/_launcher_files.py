@@ -1,0 +1,164 @@
+"""Text of the files the local Kafka launcher writes: the Maven pom, server.properties, log4j2.
+
+Kept apart from the process handling so each piece stays small and can be read (and
+tested) on its own. Everything here is pure: strings in, strings out.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = (
+    "LOG4J_VERSION",
+    "cluster_id",
+    "log4j2_properties",
+    "pom_xml",
+    "server_properties",
+    "validate_version",
+)
+
+# Every Kafka 4.x broker logs through SLF4J 1.7 (slf4j-api 1.7.36), so the binding that
+# routes it into log4j2 is log4j-slf4j-impl, not the SLF4J 2 one. Kafka 4.0 brings no
+# log4j jars at all and 4.1+ bring log4j-api/core only (no binding), so all three are
+# pinned here; a newer log4j 2.x is backward compatible with what older brokers expect.
+LOG4J_VERSION = "2.25.5"
+
+# Pinned so the result does not depend on which plugin version Maven would pick by prefix.
+_DEPENDENCY_PLUGIN_VERSION = "3.8.1"
+
+_VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(?:[-.][0-9A-Za-z]+)*$")
+
+
+def validate_version(version: str) -> str:
+    """Return ``version`` if it looks like a Maven version, else raise ``ValueError``.
+
+    The version ends up in a pom and in a cache path, so it must not smuggle in markup
+    or path separators.
+    """
+    if not _VERSION_RE.fullmatch(version):
+        raise ValueError(f"not a Kafka version: {version!r} (expected e.g. '4.1.0')")
+    return version
+
+
+def pom_xml(kafka_version: str) -> str:
+    """Return a minimal pom whose dependencies are everything the broker needs at run time."""
+    validate_version(kafka_version)
+    log4j = "\n".join(
+        f"    <dependency><groupId>org.apache.logging.log4j</groupId>"
+        f"<artifactId>{artifact}</artifactId><version>{LOG4J_VERSION}</version></dependency>"
+        for artifact in ("log4j-api", "log4j-core", "log4j-slf4j-impl")
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.stream</groupId>
+  <artifactId>stream-kafka-broker-libs</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>\
+<version>{kafka_version}</version></dependency>
+{log4j}
+  </dependencies>
+  <build>
+    <pluginManagement>
+      <plugins>
+        <plugin>
+          <groupId>org.apache.maven.plugins</groupId>
+          <artifactId>maven-dependency-plugin</artifactId>
+          <version>{_DEPENDENCY_PLUGIN_VERSION}</version>
+        </plugin>
+      </plugins>
+    </pluginManagement>
+  </build>
+</project>
+"""
+
+
+def cluster_id() -> str:
+    """Return a fresh KRaft cluster id: 16 random bytes, url-safe base64 without padding."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(16)).decode("ascii").rstrip("=")
+
+
+def server_properties(
+    *,
+    port: int,
+    controller_port: int,
+    data_dir: Path,
+    partitions: int,
+    extra: Mapping[str, str],
+) -> str:
+    """Return server.properties for a combined broker+controller node on 127.0.0.1.
+
+    ``extra`` wins over every default, so callers can tune anything (message.max.bytes, ...).
+    """
+    props: dict[str, str] = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "log.dirs": str(data_dir),
+        "num.partitions": str(partitions),
+        "auto.create.topics.enable": "true",
+        "default.replication.factor": "1",
+        "min.insync.replicas": "1",
+        # One partition per internal topic: creating 50 offset partitions costs seconds
+        # on a small machine and buys nothing on a single node.
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "1",
+        # Transactions (exactly-once) need the state log to be creatable on one node.
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.num.partitions": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        # Tests join groups all the time; the default 3 s delay would slow every one.
+        "group.initial.rebalance.delay.ms": "0",
+        # Lets tests use short session timeouts to make failover quick.
+        "group.min.session.timeout.ms": "1000",
+        "log.retention.check.interval.ms": "300000",
+        # The cleaner's dedupe buffer lives on the heap (128 MiB by default); a test
+        # broker with a 512 MiB heap has better uses for it.
+        "log.cleaner.dedupe.buffer.size": str(32 * 1024 * 1024),
+    }
+    for key, value in extra.items():
+        if any(c in key + value for c in "\r\n"):
+            raise ValueError(f"broker property {key!r} must be one line")
+        props[key] = value
+    return "".join(f"{key}={value}\n" for key, value in props.items())
+
+
+def log4j2_properties() -> str:
+    """Return a log4j2 config that sends broker logs to ``${kafka.logs.dir}/server.log``."""
+    return """status = warn
+name = stream-kafka
+
+appender.file.type = RollingFile
+appender.file.name = FILE
+appender.file.fileName = ${sys:kafka.logs.dir}/server.log
+appender.file.filePattern = ${sys:kafka.logs.dir}/server.log.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 20MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 2
+
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+
+# Per-request and state-change chatter drowns the lines that explain a failure.
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""

@@ -1,0 +1,354 @@
+"""A local single-node Apache Kafka (KRaft) broker for tests, benchmarks and development.
+
+The broker runs from jars that Maven downloads once into a per-user cache; each
+:class:`LocalKafka` gets its own temporary folder, free ports and a freshly formatted
+log dir. Run ``python -m stream.kafka.launcher`` to start one from a shell: it prints
+``STREAM_KAFKA_BOOTSTRAP=127.0.0.1:PORT`` once the broker is ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType, TracebackType
+
+from stream.kafka._launcher_files import cluster_id, log4j2_properties, server_properties
+from stream.kafka._launcher_jars import LauncherError, check_java, ensure_kafka_jars, tail
+from stream.kafka._launcher_proc import (
+    broker_ready,
+    free_ports,
+    kill_group,
+    spawn_watchdog,
+    terminate_group,
+)
+
+__all__ = (
+    "LauncherError",
+    "LocalKafka",
+    "LocalKafkaConfig",
+    "ensure_kafka_jars",
+    "main",
+)
+
+_HOST = "127.0.0.1"
+_STOP_GRACE = 20.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalKafkaConfig:
+    """How to run the local broker.
+
+    Attributes:
+        kafka_version: Apache Kafka 4.x version to run (``org.apache.kafka:kafka_2.13``).
+        cache_dir: Root of the jar cache; defaults to the user cache folder (see
+            :func:`ensure_kafka_jars`).
+        port: Client (PLAINTEXT) port; ``None`` picks a free one.
+        partitions: ``num.partitions`` for auto-created topics.
+        heap: JVM heap size (``-Xms``/``-Xmx``).
+        startup_timeout: Seconds to wait for the broker to answer clients.
+        extra_properties: Broker properties that override the defaults.
+        java: The java executable (name on PATH or a path).
+        keep_data: Keep the temporary folder (data and logs) after :meth:`LocalKafka.stop`.
+    """
+
+    kafka_version: str = "4.1.0"
+    cache_dir: Path | None = None
+    port: int | None = None
+    partitions: int = 1
+    heap: str = "512m"
+    startup_timeout: float = 90.0
+    extra_properties: Mapping[str, str] = field(default_factory=dict)
+    java: str = "java"
+    keep_data: bool = False
+
+
+class LocalKafka:
+    """One local Kafka broker process; also a context manager (start on enter, stop on exit).
+
+    Example:
+        >>> with LocalKafka() as kafka:  # doctest: +SKIP
+        ...     print(kafka.bootstrap_servers)
+    """
+
+    def __init__(self, config: LocalKafkaConfig | None = None) -> None:
+        """Prepare a broker; nothing runs until :meth:`start`."""
+        self.config = config if config is not None else LocalKafkaConfig()
+        self._tmp: Path | None = None
+        self._port = 0
+        self._controller_port = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``"127.0.0.1:<port>"`` of the running broker."""
+        if self._tmp is None:
+            raise LauncherError("the local Kafka broker has not been started")
+        return f"{_HOST}:{self._port}"
+
+    @property
+    def data_dir(self) -> Path:
+        """The broker's log dir (``log.dirs``) inside its temporary folder."""
+        if self._tmp is None:
+            raise LauncherError("the local Kafka broker has not been started")
+        return self._tmp / "data"
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running java process, or ``None``."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def start(self) -> None:
+        """Download the jars if needed, format storage once, start java and wait until ready.
+
+        Raises:
+            LauncherError: Java or Maven missing, download failed, the broker exited early
+                or was not ready within ``startup_timeout``.
+        """
+        with self._lock:
+            if self.pid is not None:
+                return
+            check_java(self.config.java)
+            libs = ensure_kafka_jars(self.config.kafka_version, self.config.cache_dir)
+            fresh = self._tmp is None
+            try:
+                if fresh:
+                    self._prepare(libs)
+                self._launch(libs)
+            except BaseException:
+                self._halt(kill=True)
+                if fresh:
+                    self._remove_tmp()
+                raise
+
+    def stop(self) -> None:
+        """Stop the broker (SIGTERM, then SIGKILL after 20 s) and remove its temporary folder.
+
+        The folder is kept if ``config.keep_data`` is set. Safe to call more than once.
+        """
+        with self._lock:
+            self._halt(kill=False)
+            self._remove_tmp()
+
+    def restart(self) -> None:
+        """Stop the broker cleanly and start it again on the same ports with the same data."""
+        with self._lock:
+            self._halt(kill=False)
+            self.start()
+
+    def kill(self) -> None:
+        """SIGKILL the broker, like a crash; data and ports are kept for :meth:`start`."""
+        with self._lock:
+            self._halt(kill=True)
+
+    def __enter__(self) -> LocalKafka:
+        """Start the broker."""
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the broker."""
+        self.stop()
+
+    def _prepare(self, libs: Path) -> None:
+        """Create the temporary folder, pick ports, write the configs and format storage."""
+        self._tmp = Path(tempfile.mkdtemp(prefix="stream-kafka-"))
+        if self.config.port is None:
+            self._port, self._controller_port = free_ports(2)
+        else:
+            self._port = self.config.port
+            (self._controller_port,) = free_ports(1)
+        (self._tmp / "logs").mkdir()
+        (self._tmp / "log4j2.properties").write_text(log4j2_properties(), encoding="utf-8")
+        (self._tmp / "server.properties").write_text(
+            server_properties(
+                port=self._port,
+                controller_port=self._controller_port,
+                data_dir=self._tmp / "data",
+                partitions=self.config.partitions,
+                extra=self.config.extra_properties,
+            ),
+            encoding="utf-8",
+        )
+        command = [
+            *self._java_command(libs, heap="256m"),
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id(),
+            "-c",
+            str(self._tmp / "server.properties"),
+        ]
+        done = subprocess.run(  # noqa: S603 - java chosen by the caller, fixed arguments
+            command, capture_output=True, text=True, timeout=180, check=False
+        )
+        if done.returncode != 0:
+            raise LauncherError(
+                f"Formatting the Kafka storage in {self._tmp} failed (exit code "
+                f"{done.returncode}).\n" + tail(done.stdout + done.stderr)
+            )
+
+    def _java_command(self, libs: Path, heap: str) -> list[str]:
+        assert self._tmp is not None
+        return [
+            self.config.java,
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dkafka.logs.dir={self._tmp / 'logs'}",
+            f"-Dlog4j2.configurationFile={self._tmp / 'log4j2.properties'}",
+            "-cp",
+            f"{libs}/*",
+        ]
+
+    def _launch(self, libs: Path) -> None:
+        """Spawn the broker and wait until it serves metadata to clients."""
+        assert self._tmp is not None
+        command = [
+            *self._java_command(libs, heap=self.config.heap),
+            "kafka.Kafka",
+            str(self._tmp / "server.properties"),
+        ]
+        # A file, not a PIPE: nobody reads java's output while it runs, and a full pipe
+        # would stall the broker.
+        with (self._tmp / "java.out").open("ab") as out:
+            # Own session: a Ctrl-C in the terminal reaches us, not java; we stop it.
+            self._proc = subprocess.Popen(  # noqa: S603 - java chosen by the caller
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self._tmp,
+                start_new_session=True,
+            )
+        self._watchdog = spawn_watchdog(self._proc.pid)
+        atexit.register(self._atexit_stop)
+        self._wait_ready(self._proc)
+
+    def _wait_ready(self, proc: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + self.config.startup_timeout
+        while True:
+            if proc.poll() is not None:
+                raise LauncherError(
+                    f"The local Kafka broker exited early with code {proc.returncode}; "
+                    f"its logs are in {self._tmp}.\n" + self._log_tail()
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LauncherError(
+                    f"The local Kafka broker was not ready within "
+                    f"{self.config.startup_timeout:.0f} s on {self.bootstrap_servers}.\n"
+                    + self._log_tail()
+                )
+            if broker_ready(_HOST, self._port, timeout=min(2.0, max(remaining, 0.1))):
+                return
+            # A short pause between probes; connection refused returns at once.
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
+
+    def _log_tail(self) -> str:
+        assert self._tmp is not None
+        parts = []
+        for name in ("logs/server.log", "java.out"):
+            path = self._tmp / name
+            text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+            if text.strip():
+                parts.append(f"  last lines of {path}:\n{tail(text)}")
+        return "\n".join(parts) or "  (the broker wrote no log)"
+
+    def _halt(self, *, kill: bool) -> None:
+        """End the java process (and its watchdog) but keep the temporary folder."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if kill:
+                kill_group(proc)
+            else:
+                terminate_group(proc, grace=_STOP_GRACE)
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            # Killed, not released: releasing it would signal a group id that may be reused.
+            watchdog.kill()
+            watchdog.wait()
+            if watchdog.stdin is not None:
+                watchdog.stdin.close()
+        atexit.unregister(self._atexit_stop)
+
+    def _remove_tmp(self) -> None:
+        tmp, self._tmp = self._tmp, None
+        if tmp is not None and not self.config.keep_data:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _atexit_stop(self) -> None:
+        self.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a broker until SIGINT/SIGTERM; print its bootstrap address once it is ready.
+
+    Args:
+        argv: Command-line arguments (without the program name); defaults to ``sys.argv``.
+
+    Returns:
+        The process exit code.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m stream.kafka.launcher",
+        description="Run a local single-node Apache Kafka broker.",
+    )
+    parser.add_argument("--port", type=int, default=None, help="client port (default: free)")
+    parser.add_argument("--partitions", type=int, default=1, help="num.partitions")
+    parser.add_argument("--kafka-version", default=LocalKafkaConfig.kafka_version)
+    parser.add_argument("--keep-data", action="store_true", help="keep data and logs on exit")
+    args = parser.parse_args(argv)
+    config = LocalKafkaConfig(
+        port=args.port,
+        partitions=args.partitions,
+        kafka_version=args.kafka_version,
+        keep_data=args.keep_data,
+    )
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    kafka = LocalKafka(config)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        kafka.start()
+        if stopping.is_set():
+            return 0
+        print(f"STREAM_KAFKA_BOOTSTRAP={kafka.bootstrap_servers}", flush=True)
+        while not stopping.wait(0.5):
+            if kafka.pid is None:
+                print("error: the local Kafka broker exited", file=sys.stderr, flush=True)
+                return 1
+        return 0
+    except LauncherError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        kafka.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
