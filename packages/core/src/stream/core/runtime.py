@@ -79,9 +79,11 @@ def _injector(
         )
     provider = ProvidersMap(container).resolve_provider(injection.marker.provider)
     if provider is None:
+        # A DeclarativeContainer instance is a DynamicContainer; name the class the user wrote.
+        named = getattr(container, "declarative_parent", None) or type(container)
         raise BindError(
             f"{where}: {injection.marker.provider!r} is not a provider of "
-            f"{type(container).__name__}; name one of its providers in Provide[...]"
+            f"{named.__name__}; name one of its providers in Provide[...]"
         )
     return lambda _message: provider()
 

@@ -1,0 +1,1 @@
+"""The seed's example, as a runnable stream service."""
