@@ -1,0 +1,39 @@
+"""Checked by mypy --strict (CI runs it over this file): the decorators keep signatures."""
+
+from collections.abc import Callable, Coroutine
+from typing import Any, assert_type
+
+from pydantic import BaseModel
+
+from stream.core import Logger, Service, consume, produce
+from stream.testing import TestBroker
+
+
+class DataBasic(BaseModel):
+    data: float
+
+
+class Demo(Service):
+    @produce("output_data")
+    @consume("input_data")
+    async def on_input_data(self, msg: DataBasic, logger: Logger) -> DataBasic:
+        return DataBasic(data=msg.data + 1.0)
+
+    @produce("ticks")
+    async def tick(self) -> DataBasic:
+        return DataBasic(data=0)
+
+
+# The decorated method keeps its exact signature: assignable to the plain callable type...
+handler: Callable[[Demo, DataBasic, Logger], Coroutine[Any, Any, DataBasic]] = Demo.on_input_data
+
+
+async def decorated_methods_stay_plain_coroutines(logger: Logger) -> None:
+    # ...and calling it gives exactly what the undecorated method gives.
+    assert_type(await Demo().on_input_data(DataBasic(data=1), logger), DataBasic)
+    assert_type(await Demo().tick(), DataBasic)
+
+
+async def broker_yields_the_service_type() -> None:
+    async with TestBroker(Demo()) as service:
+        assert_type(service, Demo)
