@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
-uv sync --all-packages --frozen --quiet
+uv sync --all-packages --all-groups --frozen --quiet
 uv run --frozen ruff check .
 uv run --frozen ruff format --check .
 uv run --frozen mypy

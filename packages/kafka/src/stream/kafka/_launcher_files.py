@@ -124,6 +124,10 @@ def server_properties(
         "group.initial.rebalance.delay.ms": "0",
         # Lets tests use short session timeouts to make failover quick.
         "group.min.session.timeout.ms": "1000",
+        # After a crash (kill -9) the restarted broker cannot register until the old
+        # incarnation's session expires: 9 s by default, ~4 s with these.
+        "broker.heartbeat.interval.ms": "1000",
+        "broker.session.timeout.ms": "4000",
         "log.retention.check.interval.ms": "300000",
         # The cleaner's dedupe buffer lives on the heap (128 MiB by default); a test
         # broker with a 512 MiB heap has better uses for it.

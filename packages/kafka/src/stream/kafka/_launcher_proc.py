@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import struct
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 __all__ = (
     "broker_ready",
@@ -20,15 +22,44 @@ __all__ = (
 
 
 def free_ports(count: int) -> list[int]:
-    """Return ``count`` distinct TCP ports on 127.0.0.1 that were free a moment ago."""
+    """Return ``count`` distinct TCP ports on 127.0.0.1 that were free a moment ago.
+
+    The ports come from outside the kernel's ephemeral range when it leaves room: a port
+    in that range can be taken by any outgoing connection while the broker is down for a
+    restart, and a client reconnecting to 127.0.0.1:PORT can even connect to itself.
+    """
+    low, high = _ephemeral_range()
+    # Prefer the band just below the ephemeral range, else the one above it.
+    band = (max(1024, low - 20000), low) if low - 1024 >= 2000 else (high + 1, 65536)
     # All sockets stay bound until every port is picked, so the ports differ.
     with contextlib.ExitStack() as stack:
-        ports = []
+        ports: list[int] = []
         for _ in range(count):
             sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
-            ports.append(int(sock.getsockname()[1]))
+            ports.append(_bind_in(sock, band))
         return ports
+
+
+def _bind_in(sock: socket.socket, band: tuple[int, int]) -> int:
+    if band[1] - band[0] >= 100:
+        for _ in range(50):
+            port = band[0] + secrets.randbelow(band[1] - band[0])
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    sock.bind(("127.0.0.1", 0))
+    return int(sock.getsockname()[1])
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="ascii")
+        low, high = (int(part) for part in text.split())
+    except (OSError, ValueError):
+        return 49152, 65535  # the IANA range, used by macOS and the BSDs
+    return low, high
 
 
 # Metadata v4 (still served by Kafka 4.x, which dropped v0-v3): request header v1 with
@@ -68,7 +99,7 @@ def broker_ready(host: str, port: int, timeout: float) -> bool:
             got, _throttle, brokers = struct.unpack(">iii", _recv_exact(sock, 12))
     except (OSError, struct.error):
         return False
-    return got == correlation and brokers > 0
+    return int(got) == correlation and int(brokers) > 0
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes:
@@ -124,10 +155,8 @@ def terminate_group(proc: subprocess.Popen[bytes], grace: float) -> None:
     """SIGTERM the process group led by ``proc``, wait up to ``grace`` s, then SIGKILL it."""
     if proc.poll() is None:
         _signal_group(proc.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
     kill_group(proc)
 
 
@@ -138,10 +167,8 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
         _signal_group(proc.pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while proc.poll() is None and time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

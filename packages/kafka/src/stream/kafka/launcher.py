@@ -8,10 +8,8 @@ log dir. Run ``python -m stream.kafka.launcher`` to start one from a shell: it p
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 
 from stream.kafka._launcher_files import cluster_id, log4j2_properties, server_properties
 from stream.kafka._launcher_jars import LauncherError, check_java, ensure_kafka_jars, tail
@@ -42,6 +40,11 @@ __all__ = (
 
 _HOST = "127.0.0.1"
 _STOP_GRACE = 20.0
+_PORT_ATTEMPTS = 3
+
+
+class _PortInUseError(LauncherError):
+    """The broker exited because one of its ports was taken."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +92,7 @@ class LocalKafka:
         self._proc: subprocess.Popen[bytes] | None = None
         self._watchdog: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()
+        self._java_ok = False
 
     @property
     def bootstrap_servers(self) -> str:
@@ -120,18 +124,27 @@ class LocalKafka:
         with self._lock:
             if self.pid is not None:
                 return
-            check_java(self.config.java)
+            self._halt(kill=True)  # reap a broker that died on its own, and its watchdog
+            if not self._java_ok:
+                check_java(self.config.java)
+                self._java_ok = True
             libs = ensure_kafka_jars(self.config.kafka_version, self.config.cache_dir)
             fresh = self._tmp is None
-            try:
-                if fresh:
-                    self._prepare(libs)
-                self._launch(libs)
-            except BaseException:
-                self._halt(kill=True)
-                if fresh:
-                    self._remove_tmp()
-                raise
+            # Free ports are picked before java binds them, so another process can take
+            # one in between; on a fresh start, pick again rather than fail.
+            attempts = _PORT_ATTEMPTS if fresh and self.config.port is None else 1
+            for attempt in range(1, attempts + 1):
+                try:
+                    if fresh:
+                        self._prepare(libs)
+                    self._launch(libs)
+                    return
+                except BaseException as exc:
+                    self._halt(kill=True)
+                    if fresh:
+                        self._remove_tmp()
+                    if not (isinstance(exc, _PortInUseError) and attempt < attempts):
+                        raise
 
     def stop(self) -> None:
         """Stop the broker (SIGTERM, then SIGKILL after 20 s) and remove its temporary folder.
@@ -170,6 +183,8 @@ class LocalKafka:
     def _prepare(self, libs: Path) -> None:
         """Create the temporary folder, pick ports, write the configs and format storage."""
         self._tmp = Path(tempfile.mkdtemp(prefix="stream-kafka-"))
+        # Until stop(): a killed broker still leaves a folder to remove at exit.
+        atexit.register(self._atexit_stop)
         if self.config.port is None:
             self._port, self._controller_port = free_ports(2)
         else:
@@ -241,16 +256,16 @@ class LocalKafka:
                 start_new_session=True,
             )
         self._watchdog = spawn_watchdog(self._proc.pid)
-        atexit.register(self._atexit_stop)
         self._wait_ready(self._proc)
 
     def _wait_ready(self, proc: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + self.config.startup_timeout
         while True:
             if proc.poll() is not None:
-                raise LauncherError(
-                    f"The local Kafka broker exited early with code {proc.returncode}; "
-                    f"its logs are in {self._tmp}.\n" + self._log_tail()
+                logs = self._log_tail()
+                error = _PortInUseError if "Address already in use" in logs else LauncherError
+                raise error(
+                    f"The local Kafka broker exited early with code {proc.returncode}.\n" + logs
                 )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -289,9 +304,9 @@ class LocalKafka:
             watchdog.wait()
             if watchdog.stdin is not None:
                 watchdog.stdin.close()
-        atexit.unregister(self._atexit_stop)
 
     def _remove_tmp(self) -> None:
+        atexit.unregister(self._atexit_stop)
         tmp, self._tmp = self._tmp, None
         if tmp is not None and not self.config.keep_data:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -301,7 +316,7 @@ class LocalKafka:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a broker until SIGINT/SIGTERM; print its bootstrap address once it is ready.
+    """Run a broker until SIGINT/SIGTERM; print ``STREAM_KAFKA_BOOTSTRAP=...`` once ready.
 
     Args:
         argv: Command-line arguments (without the program name); defaults to ``sys.argv``.
@@ -309,45 +324,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The process exit code.
     """
-    parser = argparse.ArgumentParser(
-        prog="python -m stream.kafka.launcher",
-        description="Run a local single-node Apache Kafka broker.",
-    )
-    parser.add_argument("--port", type=int, default=None, help="client port (default: free)")
-    parser.add_argument("--partitions", type=int, default=1, help="num.partitions")
-    parser.add_argument("--kafka-version", default=LocalKafkaConfig.kafka_version)
-    parser.add_argument("--keep-data", action="store_true", help="keep data and logs on exit")
-    args = parser.parse_args(argv)
-    config = LocalKafkaConfig(
-        port=args.port,
-        partitions=args.partitions,
-        kafka_version=args.kafka_version,
-        keep_data=args.keep_data,
-    )
-    stopping = threading.Event()
+    # Imported here: the CLI module builds on this one.
+    from stream.kafka._launcher_cli import run
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    kafka = LocalKafka(config)
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        kafka.start()
-        if stopping.is_set():
-            return 0
-        print(f"STREAM_KAFKA_BOOTSTRAP={kafka.bootstrap_servers}", flush=True)
-        while not stopping.wait(0.5):
-            if kafka.pid is None:
-                print("error: the local Kafka broker exited", file=sys.stderr, flush=True)
-                return 1
-        return 0
-    except LauncherError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 1
-    finally:
-        kafka.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return run(argv)
 
 
 if __name__ == "__main__":
