@@ -8,6 +8,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from stream.kafka import _launcher_jars
+from stream.kafka import _launcher_jars, launcher
 from stream.kafka.launcher import (
     LauncherError,
     LocalKafka,
@@ -145,6 +146,23 @@ def test_stop_ends_process_and_removes_temp_dir() -> None:
     assert not _alive(pid)
     assert not tmp.exists()
     broker.stop()  # a second stop is harmless
+
+
+@pytest.mark.kafka
+def test_taken_port_is_picked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another process may grab a picked port before java binds it; the launcher retries.
+    real_free_ports = launcher.free_ports
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = int(busy.getsockname()[1])
+        picks = iter([[taken, *real_free_ports(1)]])
+        monkeypatch.setattr(
+            launcher, "free_ports", lambda n: next(picks, None) or real_free_ports(n)
+        )
+        with LocalKafka() as broker:
+            assert broker.bootstrap_servers != f"127.0.0.1:{taken}"
+            assert next(picks, None) is None
 
 
 @pytest.mark.kafka

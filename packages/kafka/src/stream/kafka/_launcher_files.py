@@ -40,7 +40,7 @@ def validate_version(version: str) -> str:
     or path separators.
     """
     if not _VERSION_RE.fullmatch(version):
-        raise ValueError(f"not a Kafka version: {version!r} (expected e.g. '4.1.0')")
+        raise ValueError(f"not a Kafka version: {version!r} (expected e.g. '4.1.2')")
     return version
 
 
@@ -53,7 +53,7 @@ def pom_xml(kafka_version: str) -> str:
         for artifact in ("log4j-api", "log4j-core", "log4j-slf4j-impl")
     )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
+<project>
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.stream</groupId>
   <artifactId>stream-kafka-broker-libs</artifactId>

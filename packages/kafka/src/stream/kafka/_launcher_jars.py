@@ -42,9 +42,12 @@ class LauncherError(RuntimeError):
     """
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def tail(text: str, lines: int = 20) -> str:
     """Return the last ``lines`` non-empty lines of ``text``, indented for an error message."""
-    kept = [line for line in text.splitlines() if line.strip()][-lines:]
+    kept = [line for line in _ANSI.sub("", text).splitlines() if line.strip()][-lines:]
     return "\n".join(f"  | {line}" for line in kept)
 
 
@@ -108,7 +111,7 @@ def ensure_kafka_jars(version: str, cache_dir: Path | None = None) -> Path:
     calls return at once without running Maven.
 
     Args:
-        version: A Kafka 4.x version served by the Maven repository, e.g. ``"4.1.0"``.
+        version: A Kafka 4.x version served by the Maven repository, e.g. ``"4.1.2"``.
         cache_dir: Root of the cache (``<cache_dir>/<version>/libs``); defaults to
             :func:`default_cache_root`.
 
@@ -137,6 +140,9 @@ def ensure_kafka_jars(version: str, cache_dir: Path | None = None) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if marker.is_file() and libs.is_dir():
             return libs
+        # Left by a process killed mid-download; nobody else can be using them now.
+        for stale in root.glob(".staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
         try:
             _download(mvn, version, staging)
@@ -157,6 +163,7 @@ def _download(mvn: str, version: str, staging: Path) -> None:
         mvn,
         "-B",
         "-q",
+        "-Dstyle.color=never",
         "-f",
         str(staging / "pom.xml"),
         "dependency:copy-dependencies",

@@ -64,7 +64,7 @@ class LocalKafkaConfig:
         keep_data: Keep the temporary folder (data and logs) after :meth:`LocalKafka.stop`.
     """
 
-    kafka_version: str = "4.1.0"
+    kafka_version: str = "4.1.2"
     cache_dir: Path | None = None
     port: int | None = None
     partitions: int = 1
@@ -211,9 +211,12 @@ class LocalKafka:
             "-c",
             str(self._tmp / "server.properties"),
         ]
-        done = subprocess.run(  # noqa: S603 - java chosen by the caller, fixed arguments
-            command, capture_output=True, text=True, timeout=180, check=False
-        )
+        try:
+            done = subprocess.run(  # noqa: S603 - java chosen by the caller, fixed arguments
+                command, capture_output=True, text=True, timeout=180, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise LauncherError(f"Formatting the Kafka storage in {self._tmp} hung") from None
         if done.returncode != 0:
             raise LauncherError(
                 f"Formatting the Kafka storage in {self._tmp} failed (exit code "
@@ -262,10 +265,16 @@ class LocalKafka:
         deadline = time.monotonic() + self.config.startup_timeout
         while True:
             if proc.poll() is not None:
-                logs = self._log_tail()
-                error = _PortInUseError if "Address already in use" in logs else LauncherError
-                raise error(
-                    f"The local Kafka broker exited early with code {proc.returncode}.\n" + logs
+                logs = self._logs()
+                if any("Address already in use" in text for text in logs.values()):
+                    raise _PortInUseError(
+                        f"The local Kafka broker could not listen on 127.0.0.1:{self._port} "
+                        f"or :{self._controller_port}: the port is already in use.\n"
+                        + self._log_tail()
+                    )
+                raise LauncherError(
+                    f"The local Kafka broker exited early with code {proc.returncode}.\n"
+                    + self._log_tail()
                 )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -279,14 +288,18 @@ class LocalKafka:
             # A short pause between probes; connection refused returns at once.
             time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
 
-    def _log_tail(self) -> str:
+    def _logs(self) -> dict[Path, str]:
+        """The broker's log and java's own output, by path (missing ones left out)."""
         assert self._tmp is not None
-        parts = []
-        for name in ("logs/server.log", "java.out"):
-            path = self._tmp / name
-            text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-            if text.strip():
-                parts.append(f"  last lines of {path}:\n{tail(text)}")
+        paths = (self._tmp / "logs" / "server.log", self._tmp / "java.out")
+        return {p: p.read_text(encoding="utf-8", errors="replace") for p in paths if p.is_file()}
+
+    def _log_tail(self) -> str:
+        parts = [
+            f"  last lines of {path}:\n{tail(text)}"
+            for path, text in self._logs().items()
+            if text.strip()
+        ]
         return "\n".join(parts) or "  (the broker wrote no log)"
 
     def _halt(self, *, kill: bool) -> None:

@@ -42,7 +42,7 @@ def kafka_bootstrap() -> Iterator[str]:
         yield given
         return
     try:
-        from stream.kafka import LocalKafka, LocalKafkaConfig  # noqa: PLC0415
+        from stream.kafka.launcher import LocalKafka, LocalKafkaConfig
     except ImportError as error:
         raise RuntimeError(
             f"no Kafka broker: set {BOOTSTRAP_VARIABLE}, or install stream-testing[kafka] so "
