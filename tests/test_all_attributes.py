@@ -48,4 +48,6 @@ def test_all_is_a_tuple_of_what_the_module_defines(name: str) -> None:
         and getattr(value, "__module__", None) == name
         and callable(value)
     }
-    assert defined_here <= set(exported), f"{name} defines public {defined_here - set(exported)} not in __all__"
+    assert defined_here <= set(exported), (
+        f"{name} defines public {defined_here - set(exported)} not in __all__"
+    )

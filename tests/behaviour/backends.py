@@ -98,7 +98,7 @@ class KafkaBackend:
                 while not partitions:
                     partitions = consumer.partitions_for_topic(topic)
                     if not partitions:
-                        await consumer._client.force_metadata_update()  # noqa: SLF001
+                        await consumer._client.force_metadata_update()
                         await anyio.sleep(0.05)
                 consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
                 await consumer.seek_to_beginning()
@@ -107,9 +107,14 @@ class KafkaBackend:
                     for records in batches.values():
                         found.extend(
                             Message(
-                                r.topic, r.partition, r.offset, r.key, r.value,
-                                tuple((k, bytes(v)) for k, v in r.headers), r.timestamp,
-                            )  # fmt: skip
+                                r.topic,
+                                r.partition,
+                                r.offset,
+                                r.key,
+                                r.value,
+                                tuple((k, bytes(v)) for k, v in r.headers),
+                                r.timestamp,
+                            )
                             for r in records
                         )
         finally:

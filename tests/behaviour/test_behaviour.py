@@ -96,7 +96,10 @@ async def test_each_group_sees_every_message_once(backend: Backend) -> None:
 
         return Consumer
 
-    async with running(consumer("audit")(), backend) as audit, running(consumer("billing")(), backend):
+    async with (
+        running(consumer("audit")(), backend) as audit,
+        running(consumer("billing")(), backend),
+    ):
         for seq in range(5):
             await audit.publish(Reading(seq=seq), topic)
         with anyio.fail_after(30):
@@ -176,7 +179,9 @@ async def test_spent_retries_go_to_the_dead_letter_topic_and_the_partition_moves
 
 
 @pytest.mark.parametrize("bad_value", [b"not json", b'{"seq": "not a number"}', b""])
-async def test_undecodable_input_is_dead_lettered_at_once(backend: Backend, bad_value: bytes) -> None:
+async def test_undecodable_input_is_dead_lettered_at_once(
+    backend: Backend, bad_value: bytes
+) -> None:
     source, target = unique("in"), unique("out")
     async with running(pipeline(source, target, delivery=FAST_RETRY)(), backend) as service:
         await service.publish(bad_value, source)

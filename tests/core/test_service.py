@@ -86,14 +86,18 @@ async def test_returning_none_sends_nothing() -> None:
         ("dict[str, float]", b'{"a": 1}', {"a": 1.0}),
     ],
 )
-async def test_plain_and_raw_message_types(annotation_value: str, body: bytes, expected: object) -> None:
+async def test_plain_and_raw_message_types(
+    annotation_value: str, body: bytes, expected: object
+) -> None:
     received: list[object] = []
     namespace: dict[str, object] = {"received": received, "consume": consume}
-    exec(  # noqa: S102 - builds one handler per annotation under test
-        "async def handle(self, msg: " + annotation_value + ") -> None:\n    received.append(msg)\n",
+    exec(
+        "async def handle(self, msg: "
+        + annotation_value
+        + ") -> None:\n    received.append(msg)\n",
         namespace,
     )
-    S = type("S", (Service,), {"handle": consume("in")(namespace["handle"])})  # noqa: N806
+    S = type("S", (Service,), {"handle": consume("in")(namespace["handle"])})
     async with TestBroker(S()) as service:
         await service.publish(body, "in")
     assert received == [expected]
@@ -226,9 +230,14 @@ async def test_lifecycle_hooks_run_in_order_around_the_transport() -> None:
     async with TestBroker(S(), broker=Recording()):
         order.append("running")
     assert order == [
-        "on_startup", "transport.start", "after_startup", "running",
-        "on_shutdown", "transport.stop", "after_shutdown",
-    ]  # fmt: skip
+        "on_startup",
+        "transport.start",
+        "after_startup",
+        "running",
+        "on_shutdown",
+        "transport.stop",
+        "after_shutdown",
+    ]
 
 
 async def test_failing_on_startup_stops_cleanly_and_names_the_hook() -> None:
@@ -271,3 +280,43 @@ async def test_run_until_stop_requested() -> None:
         await service.run(MemoryBroker())
     with pytest.raises(NotRunningError):
         _ = service.transport
+
+
+async def test_run_ends_when_the_transport_fails() -> None:
+    import anyio
+
+    class Failing(MemoryBroker):
+        async def wait_failed(self) -> BaseException:
+            return ConnectionError("subscription died")
+
+        async def stop(self) -> None:
+            await super().stop()
+            raise ConnectionError("subscription died")
+
+    class S(Service):
+        pass
+
+    with anyio.fail_after(5), pytest.raises(ConnectionError, match="subscription died"):
+        await S().run(Failing())
+
+
+async def test_a_refused_subscription_leaves_nothing_subscribed() -> None:
+    from stream.core import BindError, Subscription
+
+    class Picky(MemoryBroker):
+        def subscribe(self, subscription: Subscription, handler: object) -> None:  # type: ignore[override]
+            if subscription.topics == ("refused",):
+                raise BindError("refused")
+            super().subscribe(subscription, handler)  # type: ignore[arg-type]
+
+    class S(Service):
+        @consume("accepted")
+        async def first(self, msg: Reading) -> None: ...
+
+        @consume("refused")
+        async def second(self, msg: Reading) -> None: ...
+
+    broker = Picky()
+    with pytest.raises(BindError):
+        await S().start(broker)
+    assert broker._members == []

@@ -18,7 +18,9 @@ class Reading(BaseModel):
 
 def test_murmur2_matches_kafkas_for_many_keys() -> None:
     keys = [os.urandom(n) for n in range(64) for _ in range(20)] + [b"", b"21", "ключ".encode()]
-    assert [murmur2(k) & 0x7FFFFFFF for k in keys] == [aiokafka_murmur2(k) & 0x7FFFFFFF for k in keys]
+    assert [murmur2(k) & 0x7FFFFFFF for k in keys] == [
+        aiokafka_murmur2(k) & 0x7FFFFFFF for k in keys
+    ]
 
 
 async def test_handler_error_reaches_the_test_after_dead_lettering() -> None:
@@ -40,7 +42,9 @@ async def test_decode_failure_is_visible_as_such() -> None:
         async def handle(self, msg: Reading) -> None: ...
 
     async with TestBroker(S()) as service:
-        with pytest.raises(DecodeError, match=r"S\.handle: cannot decode in\[0\]@0 as Reading") as caught:
+        with pytest.raises(
+            DecodeError, match=r"S\.handle: cannot decode in\[0\]@0 as Reading"
+        ) as caught:
             await service.publish({"data": "many"}, "in")
         assert type(caught.value.__cause__).__name__ == "ValidationError"
         service.handle.mock.assert_not_called()  # type: ignore[attr-defined]

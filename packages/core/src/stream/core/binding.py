@@ -121,9 +121,19 @@ def _read_handler(service: str, name: str, function: Callable[..., Any]) -> Hand
                 "message it sends, e.g. `-> DataBasic`"
             )
         return HandlerSpec(
-            service, name, None, marks.produces, None, None, None, None, None, (), return_type,
+            service,
+            name,
+            None,
+            marks.produces,
+            None,
+            None,
+            None,
+            None,
+            None,
+            (),
+            return_type,
             inspect.getdoc(function),
-        )  # fmt: skip
+        )
     _check_consume_options(where, consume)
     message_param, message_type, injections = _read_parameters(where, function, hints)
     element_type = (
@@ -156,9 +166,10 @@ def _read_parameters(
     unannotated = [
         p.name
         for p in parameters
-        if p.name not in hints and provide_marker(None, p.default) is None
+        if p.name not in hints
+        and provide_marker(None, p.default) is None
         and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]  # fmt: skip
+    ]
     if len(unannotated) > 1:
         names = " and ".join(f"`{n}`" for n in unannotated)
         raise BindError(

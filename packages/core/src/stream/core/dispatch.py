@@ -204,9 +204,15 @@ class Dispatcher:
         if self._logger.isEnabledFor(logging.WARNING):
             self._logger.warning(
                 "%s: %s[%d]@%d failed (attempt %d of %d), retrying in %.2fs: %r",
-                self._name, message.topic, message.partition, message.offset,
-                attempts, self._policy.retry.attempts, delay, error,
-            )  # fmt: skip
+                self._name,
+                message.topic,
+                message.partition,
+                message.offset,
+                attempts,
+                self._policy.retry.attempts,
+                delay,
+                error,
+            )
         await anyio.sleep(delay)
 
     def _decode_error(self, message: Message, error: Exception) -> DecodeError:
@@ -225,9 +231,15 @@ class Dispatcher:
         letter = dead_letter(message, error, attempts, self._name, self._policy)
         self._logger.error(
             "%s: %s[%d]@%d sent to dead-letter topic %s after %d attempt(s): %s: %s",
-            self._name, message.topic, message.partition, message.offset, letter.topic,
-            attempts, type(error).__name__, error,
+            self._name,
+            message.topic,
+            message.partition,
+            message.offset,
+            letter.topic,
+            attempts,
+            type(error).__name__,
+            error,
             exc_info=error if not isinstance(error, DecodeError | EncodeError) else None,
-        )  # fmt: skip
+        )
         outcome.outputs.append(letter)
         outcome.failures.append(Failure(message, error, attempts))

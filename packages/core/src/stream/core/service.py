@@ -94,19 +94,19 @@ class Service:
         specs = self.handlers()
         transport = transport if transport is not None else self._configured_broker()
         publisher = Publisher(transport)
-        for spec in specs:
-            if spec.consume is None:
-                # An instance attribute shadows the class's function for this instance only.
-                setattr(
-                    self, spec.name, publishing_method(spec, getattr(self, spec.name), publisher)
-                )
-        for spec in specs:
-            if spec.consume is not None:
-                dispatcher = build_dispatcher(spec, self, self.container, self.logger, publisher)
-                transport.subscribe(subscription_for(spec), dispatcher)
         self._running = _Running(transport, publisher, anyio.Event())
         self.logger.info("%s starting...", type(self).__name__)
         try:
+            for spec in specs:
+                if spec.consume is None:
+                    # An instance attribute shadows the class's function for this instance.
+                    method = publishing_method(spec, getattr(self, spec.name), publisher)
+                    setattr(self, spec.name, method)
+                else:
+                    dispatcher = build_dispatcher(
+                        spec, self, self.container, self.logger, publisher
+                    )
+                    transport.subscribe(subscription_for(spec), dispatcher)
             await self._hook("on_startup")
             await transport.start()
             for spec in specs:
@@ -115,7 +115,9 @@ class Service:
                     self.logger.info("%s | %s waiting for messages", topics, spec.name)
             await self._hook("after_startup")
         except BaseException:
-            await transport.stop()
+            # Also for a handler the transport refused: no subscription stays behind.
+            with anyio.CancelScope(shield=True):
+                await transport.stop()
             self._forget_running(specs)
             raise
         self.logger.info("%s started", type(self).__name__)
@@ -131,18 +133,30 @@ class Service:
         try:
             await self._hook("on_shutdown")
         finally:
-            await running.transport.stop()
-            self._forget_running(self.handlers())
-            running.stopped.set()
+            try:
+                await running.transport.stop()
+            finally:
+                # Also when stop() raises (a subscription had failed): the service is stopped.
+                self._forget_running(self.handlers())
+                running.stopped.set()
         await self._hook("after_shutdown")
         self.logger.info("%s stopped", type(self).__name__)
 
     async def run(self, transport: Transport | None = None) -> None:
-        """Starts, runs until :meth:`request_stop` or cancellation, then stops gracefully."""
+        """Starts, runs until :meth:`request_stop`, cancellation or a transport failure, then
+        stops gracefully (``stop`` raises the failure, if there was one)."""
         await self.start(transport)
         running = self._require_running()
+
+        async def stop_when_transport_fails() -> None:
+            await running.transport.wait_failed()
+            running.stopped.set()
+
         try:
-            await running.stopped.wait()
+            async with anyio.create_task_group() as watch:
+                watch.start_soon(stop_when_transport_fails)
+                await running.stopped.wait()
+                watch.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
                 await self.stop()

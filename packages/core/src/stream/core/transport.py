@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import anyio
+
 from stream.core.delivery import DeliveryPolicy
 from stream.core.messages import Message, OutgoingMessage
 
@@ -166,3 +168,13 @@ class Transport(ABC):
     @abstractmethod
     def describe(self) -> TransportDescription:
         """What this transport is, for documentation."""
+
+    async def wait_failed(self) -> BaseException:
+        """Returns the error once a subscription has stopped on its own (a failure with
+        no dead-letter topic, a lost connection); never returns while all is well.
+
+        ``Service.run`` watches it so that a service whose subscription died stops
+        (and ``stop`` raises the error) instead of idling. The default never fails.
+        """
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")  # pragma: no cover

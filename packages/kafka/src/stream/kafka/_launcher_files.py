@@ -80,8 +80,15 @@ def pom_xml(kafka_version: str) -> str:
 
 
 def cluster_id() -> str:
-    """Return a fresh KRaft cluster id: 16 random bytes, url-safe base64 without padding."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(16)).decode("ascii").rstrip("=")
+    """Return a fresh KRaft cluster id: 16 random bytes, url-safe base64 without padding.
+
+    An id starting with "-" would be read as an option by the storage tool's argument
+    parser; Kafka's own ``Uuid.randomUuid`` draws again in that case, and so do we.
+    """
+    while True:
+        found = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode("ascii").rstrip("=")
+        if not found.startswith("-"):
+            return found
 
 
 def server_properties(

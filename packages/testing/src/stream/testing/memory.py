@@ -168,10 +168,18 @@ class MemoryBroker(Transport):
         else:
             partition = next(topic.keyless) % count
         log = topic.partitions[partition]
-        timestamp = outgoing.timestamp if outgoing.timestamp is not None else time.time_ns() // 1_000_000
+        timestamp = (
+            outgoing.timestamp if outgoing.timestamp is not None else time.time_ns() // 1_000_000
+        )
         message = Message(
-            outgoing.topic, partition, len(log), outgoing.key, outgoing.value, outgoing.headers, timestamp
-        )  # fmt: skip
+            outgoing.topic,
+            partition,
+            len(log),
+            outgoing.key,
+            outgoing.value,
+            outgoing.headers,
+            timestamp,
+        )
         log.append(message)
         topic.in_order.append(message)
 
@@ -190,10 +198,15 @@ class MemoryBroker(Transport):
                 owned.extend((topic, p) for p in subscription.partitions)
                 continue
             peers = [
-                m for m in self._members
-                if m.subscription.group_id == subscription.group_id and m.subscription.partitions is None
-                and (topic in m.subscription.topics or (m.pattern is not None and m.pattern.fullmatch(topic)))
-            ]  # fmt: skip
+                m
+                for m in self._members
+                if m.subscription.group_id == subscription.group_id
+                and m.subscription.partitions is None
+                and (
+                    topic in m.subscription.topics
+                    or (m.pattern is not None and m.pattern.fullmatch(topic))
+                )
+            ]
             index = peers.index(member)
             share, extra = divmod(count, len(peers))
             first = index * share + min(index, extra)

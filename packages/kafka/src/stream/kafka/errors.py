@@ -1,0 +1,58 @@
+"""Errors the Kafka transport raises on purpose, each saying what happened and what to change."""
+
+from __future__ import annotations
+
+from stream.core import StreamError
+
+__all__ = ("KafkaTransportError", "MessageTooLargeError", "SubscriptionFailedError")
+
+
+class KafkaTransportError(StreamError):
+    """Base class of the Kafka transport's errors."""
+
+
+class MessageTooLargeError(KafkaTransportError, ValueError):
+    """A message is larger than the producer or the broker accepts.
+
+    Attributes:
+        topic: Where it was going.
+        size: Its size in bytes, as Kafka counts it (key, value and headers).
+        limit: The limit it broke, in bytes, or ``None`` when the broker refused it and
+            only the broker knows its limit.
+    """
+
+    def __init__(self, topic: str, size: int, limit: int | None) -> None:
+        self.topic = topic
+        self.size = size
+        self.limit = limit
+        if limit is not None:
+            what = (
+                f"the producer's limit of {limit} bytes; raise "
+                "ProducerOptions(max_request_size=...) and the broker's message.max.bytes "
+                "together, or send less"
+            )
+        else:
+            what = (
+                "what the broker accepts for this topic (its max.message.bytes, or the "
+                "broker's message.max.bytes); raise that limit, or send less"
+            )
+        super().__init__(f"a message of {size} bytes to topic {topic!r} exceeds {what}")
+
+
+class SubscriptionFailedError(KafkaTransportError, RuntimeError):
+    """A subscription stopped because a message could not be handled or its outputs sent.
+
+    Raised by :meth:`KafkaBroker.stop` (so ``Service.stop``/``Service.run`` end with it);
+    the original error is the ``__cause__``. Nothing after the failed message was
+    committed: the next start handles it again.
+
+    Attributes:
+        subscription: The subscription's name, ``"<Service>.<method>"``.
+    """
+
+    def __init__(self, subscription: str, error: BaseException) -> None:
+        self.subscription = subscription
+        super().__init__(
+            f"{subscription} stopped: {type(error).__name__}: {error}; nothing after the "
+            "failed message was committed, so it is handled again on the next start"
+        )

@@ -1,0 +1,76 @@
+"""The offset tracker: only the contiguous prefix of finished work is ever committable."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from stream.kafka.offsets import OffsetTracker
+
+
+def test_a_chunk_commits_once_all_its_units_finished() -> None:
+    tracker: OffsetTracker[str] = OffsetTracker()
+    chunk = tracker.open("p0", end=10, units=3)
+    tracker.finish("p0", chunk)
+    tracker.finish("p0", chunk)
+    assert tracker.take() == {}
+    tracker.finish("p0", chunk)
+    assert tracker.take() == {"p0": 10}
+    assert tracker.take() == {}
+
+
+def test_a_later_chunk_finishing_first_waits_for_the_earlier_one() -> None:
+    tracker: OffsetTracker[str] = OffsetTracker()
+    first = tracker.open("p0", end=5)
+    second = tracker.open("p0", end=9)
+    third = tracker.open("p0", end=12)
+    tracker.finish("p0", third)
+    tracker.finish("p0", second)
+    assert tracker.take() == {}
+    assert tracker.busy(["p0"])
+    tracker.finish("p0", first)
+    assert tracker.take() == {"p0": 12}
+    assert not tracker.busy(["p0"])
+
+
+def test_partitions_are_independent() -> None:
+    tracker: OffsetTracker[str] = OffsetTracker()
+    slow = tracker.open("p0", end=5)
+    fast = tracker.open("p1", end=7)
+    tracker.finish("p1", fast)
+    assert tracker.take() == {"p1": 7}
+    assert tracker.busy(["p0"])
+    assert not tracker.busy(["p1"])
+    tracker.finish("p0", slow)
+    assert tracker.take() == {"p0": 5}
+
+
+def test_forgotten_partitions_never_commit_and_restore_keeps_the_newest() -> None:
+    tracker: OffsetTracker[str] = OffsetTracker()
+    old = tracker.open("p0", end=5)
+    tracker.forget(["p0"])
+    tracker.finish("p0", old)
+    assert tracker.take() == {}
+    done = tracker.open("p1", end=3)
+    tracker.finish("p1", done)
+    taken = tracker.take()
+    newer = tracker.open("p1", end=8)
+    tracker.finish("p1", newer)
+    tracker.restore(taken)  # a failed commit of 3 must not move 8 back
+    assert tracker.take() == {"p1": 8}
+
+
+@pytest.mark.anyio
+async def test_wait_idle_returns_when_the_partitions_work_is_done() -> None:
+    tracker: OffsetTracker[str] = OffsetTracker()
+    chunk = tracker.open("p0", end=5)
+    other = tracker.open("p1", end=5)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(tracker.wait_idle, ["p0"])
+            await anyio.wait_all_tasks_blocked()
+            tracker.finish("p1", other)  # not what it waits for
+            await anyio.wait_all_tasks_blocked()
+            assert tracker.busy(["p0"])
+            tracker.finish("p0", chunk)  # the waiter returns, so the group can end
+    assert not tracker.busy(["p0", "p1"])
