@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-__all__ = ("create_topic", "send_to_partitions")
+__all__ = ("create_topic", "read_value_for_key", "send_to_partitions")
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
@@ -38,3 +38,26 @@ def send_to_partitions(bootstrap: str, topic: str, records: Sequence[tuple[int, 
             await producer.stop()
 
     asyncio.run(send())
+
+
+def read_value_for_key(
+    bootstrap: str, topic: str, key: bytes, timeout: float = 30.0
+) -> bytes | None:
+    """The value of the first record of ``topic`` with ``key``, read from the beginning."""
+
+    async def read() -> bytes | None:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    for records in (await consumer.getmany(timeout_ms=200)).values():
+                        for record in records:
+                            if record.key == key:
+                                return bytes(record.value)
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(read())

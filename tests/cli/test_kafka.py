@@ -14,7 +14,7 @@ import pytest
 
 from tests.cli.conftest import StartStream, WriteModule
 from tests.cli.helpers import run_stream, stream_children, wait_until_gone
-from tests.cli.kafka_tools import create_topic, send_to_partitions
+from tests.cli.kafka_tools import create_topic, read_value_for_key, send_to_partitions
 
 pytestmark = pytest.mark.kafka
 
@@ -242,10 +242,16 @@ def test_the_demo_runs_as_the_readme_says(
         "INFO  input_data | on_input_data waiting for messages",
         "INFO  Service started. Press CTRL+C to exit",
     ]
-    # The demo's topics are shared with other runs: look for this run's own reading.
-    reading = int.from_bytes(os.urandom(3), "big") / 1000
-    publish(tmp_path, kafka_bootstrap, "demo.app:Service", "input_data", f'{{"data": {reading}}}')
-    stream.wait_for(rf"data={reading}$")
+    # The demo's topics are shared with other runs: this run's reading has a key of its own,
+    # and the output keeps the input's key.
+    key = f"demo-{os.urandom(4).hex()}"
+    publish(
+        tmp_path, kafka_bootstrap, "demo.app:Service", "input_data", '{"data": 0.2}', "--key", key
+    )
+    output = read_value_for_key(kafka_bootstrap, "output_data", key.encode())
+    assert output is not None
+    assert json.loads(output) == {"data": 1.2}
+    stream.wait_for(r"data=0\.2$")
     assert stream.stop() == 0
 
 
