@@ -110,6 +110,8 @@ class Dispatcher:
         self._policy = spec.consume.delivery
         self._targets = tuple(OutputTarget.from_options(p) for p in spec.produces)
         self._name = spec.qualname
+        self._plain_call = not self._injectors and self._policy.timeout is None
+        self._single_target = self._targets[0] if len(self._targets) == 1 else None
 
     async def __call__(self, messages: Sequence[Message], /) -> Outcome:
         """Handles ``messages`` and returns the outputs to send and the failures."""
@@ -127,24 +129,49 @@ class Dispatcher:
         return outcome
 
     async def _handle_one(self, message: Message, value: Any, outcome: Outcome) -> None:
-        attempts = 0
-        while True:
+        # The first try is inlined: no retry loop, no extra coroutine, when all goes well.
+        try:
+            if self._plain_call:
+                result = await self._call(value)
+            else:
+                result = await self._invoke(value, message)
+        except Exception as error:
+            await self._retry(message, value, error, outcome)
+            return
+        if result is not None and self._targets:
+            self._add_outputs_or_fail(message, result, 1, outcome)
+
+    async def _retry(
+        self, message: Message, value: Any, error: Exception, outcome: Outcome
+    ) -> None:
+        attempts = 1
+        while attempts < self._policy.retry.attempts:
+            await self._wait_before_retry(message, error, attempts)
             attempts += 1
             try:
                 result = await self._invoke(value, message)
-            except Exception as error:
-                if attempts < self._policy.retry.attempts:
-                    await self._wait_before_retry(message, error, attempts)
-                    continue
-                self._fail(message, error, attempts, outcome)
-                return
+            except Exception as next_error:
+                error = next_error
+                continue
             if result is not None and self._targets:
-                try:
-                    self._add_outputs(result, message.key, outcome.outputs)
-                except EncodeError as error:
-                    # Encoding is deterministic: retrying cannot help, so dead-letter now.
-                    self._fail(message, error, attempts, outcome)
+                self._add_outputs_or_fail(message, result, attempts, outcome)
             return
+        self._fail(message, error, attempts, outcome)
+
+    def _add_outputs_or_fail(
+        self, message: Message, result: Any, attempts: int, outcome: Outcome
+    ) -> None:
+        try:
+            value = encode_value(result)
+        except EncodeError as error:
+            # Encoding is deterministic: retrying cannot help, so dead-letter now.
+            self._fail(message, error, attempts, outcome)
+            return
+        key = message.key
+        if self._single_target is not None:
+            outcome.outputs.append(self._single_target.message(value, result, key))
+        else:
+            outcome.outputs.extend(target.message(value, result, key) for target in self._targets)
 
     async def _handle_batch(self, messages: Sequence[Message], outcome: Outcome) -> None:
         good: list[Message] = []
