@@ -1,8 +1,8 @@
 """The seed's test, in the class-based form: no broker needed."""
 
 import pytest
-from demo.app import DataBasic, Service
 
+from demo.app import DataBasic, Service
 from stream.testing import TestBroker, sent
 
 pytestmark = pytest.mark.anyio
