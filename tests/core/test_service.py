@@ -320,3 +320,20 @@ async def test_a_refused_subscription_leaves_nothing_subscribed() -> None:
     with pytest.raises(BindError):
         await S().start(broker)
     assert broker._members == []
+
+
+async def test_an_output_that_cannot_be_serialized_is_dead_lettered() -> None:
+    class Weird(BaseModel):
+        value: object
+
+    class S(Service):
+        @produce("out")
+        @consume("in")
+        async def handle(self, msg: Reading) -> Weird:
+            return Weird(value=object())  # JSON cannot say what an object() is
+
+    async with TestBroker(S(), broker=MemoryBroker(raise_handler_errors=False)) as service:
+        await service.publish(Reading(data=1), "in")
+        [letter] = records(service, "in.dlq")
+        assert letter.header("stream.error.type") == b"stream.core.errors.EncodeError"
+        assert sent(service, "out") == []

@@ -10,8 +10,6 @@ from pydantic import BaseModel
 
 from stream.core import (
     BindError,
-    DeliveryPolicy,
-    Guarantee,
     NotRunningError,
     OutgoingMessage,
     ServerDescription,
@@ -153,10 +151,6 @@ def _service(**consume_options: Any) -> Service:
         (
             {"transport_options": {"heartbeat_interval_ms": 20_000}},
             "heartbeat_interval_ms .20000. must be below session_timeout_ms",
-        ),
-        (
-            {"delivery": DeliveryPolicy(guarantee=Guarantee.EXACTLY_ONCE)},
-            "EXACTLY_ONCE is not yet supported",
         ),
     ],
 )

@@ -30,16 +30,18 @@ def _adapter_for_type(value_type: type[Any]) -> TypeAdapter[Any]:
 def encode_value(value: object) -> bytes | None:
     """Encodes a body: ``None`` is a tombstone, ``bytes`` and ``str`` go as they are,
     anything else as JSON through pydantic."""
-    # Models first: they are what handlers return nearly always.
-    if isinstance(value, BaseModel):
-        return value.__pydantic_serializer__.to_json(value)
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode()
     try:
+        # Models first: they are what handlers return nearly always. A model can fail too
+        # (a field holding what JSON cannot say), and must fail as an EncodeError, the
+        # error the dispatcher dead-letters instead of stopping the subscription.
+        if isinstance(value, BaseModel):
+            return value.__pydantic_serializer__.to_json(value)
+        if value is None:
+            return None
+        if isinstance(value, bytes):
+            return value
+        if isinstance(value, str):
+            return value.encode()
         return _adapter_for_type(type(value)).dump_json(value)
     except Exception as error:
         raise EncodeError(

@@ -28,6 +28,9 @@ __all__ = ("KafkaBroker",)
 
 logger = logging.getLogger("stream.kafka")
 
+_COMMIT_MARGIN = 5.0
+"""Seconds a rebalance allows, beyond the wait for work in flight, for its commit."""
+
 
 class KafkaBroker(Transport):
     """A ``Transport`` on Apache Kafka: one producer, one consumer per subscription.
@@ -36,6 +39,12 @@ class KafkaBroker(Transport):
     handler returned and every output was acknowledged by the broker (``acks="all"``,
     idempotent producer). Outputs are sent without waiting message by message, and the
     next batch is handled while the acks of the last are on their way.
+
+    A subscription with ``DeliveryPolicy(guarantee=Guarantee.EXACTLY_ONCE)`` instead
+    writes each partition chunk's outputs, dead letters and input offset in one Kafka
+    transaction, on a transactional producer of its own per input partition (see
+    :mod:`stream.kafka.transactions` for what that guarantees and what aiokafka cannot);
+    its consumer reads ``read_committed``, and so must every reader of its outputs.
 
     A subscription whose handler raises with no dead-letter topic (or whose outputs the
     broker refuses) stops with nothing committed past the failed message and leaves its
@@ -51,6 +60,9 @@ class KafkaBroker(Transport):
         consumer: Consumer settings shared by every subscription.
         shutdown_timeout: Seconds :meth:`stop` (and a rebalance) waits for handlers in
             flight before cancelling them.
+        block_warning: Seconds a handler may block the event loop before a WARNING
+            names it and the line it is stuck on (``None``: no watchdog). The watchdog
+            is a thread and a timer task: nothing is measured per message.
 
     Example:
         >>> class Service(core.Service):
@@ -66,6 +78,7 @@ class KafkaBroker(Transport):
         producer: ProducerOptions | None = None,
         consumer: ConsumerOptions | None = None,
         shutdown_timeout: float = 30.0,
+        block_warning: float | None = 0.5,
     ) -> None:
         if isinstance(bootstrap_servers, str):
             bootstrap_servers = bootstrap_servers.split(",")
@@ -81,6 +94,9 @@ class KafkaBroker(Transport):
         if shutdown_timeout <= 0:
             raise ValueError(f"KafkaBroker(shutdown_timeout={shutdown_timeout}): use seconds > 0")
         self.shutdown_timeout = shutdown_timeout
+        if block_warning is not None and block_warning <= 0:
+            raise ValueError(f"KafkaBroker(block_warning={block_warning}): use seconds > 0 or None")
+        self.block_warning = block_warning
         self._subscriptions: list[tuple[Subscription, RecordHandler, dict[str, Any]]] = []
         self._running: Run | None = None
 
@@ -96,6 +112,7 @@ class KafkaBroker(Transport):
             producer=self.producer_options,
             consumer=self.consumer_options,
             shutdown_timeout=self.shutdown_timeout,
+            block_warning=self.block_warning,
         )
 
     # The Transport interface.
@@ -112,6 +129,13 @@ class KafkaBroker(Transport):
                 "(services that run at the same time need a KafkaBroker each)"
             )
         kwargs = consumer_kwargs(self.consumer_options, subscription)
+        # aiokafka lets the group wait only a session timeout for a member to rejoin,
+        # but at a revocation a member first finishes its work in flight, for up to
+        # shutdown_timeout: wait that long, or the group drops a member that is busy
+        # keeping its promise, and its partitions' work is done twice.
+        kwargs.setdefault(
+            "rebalance_timeout_ms", int((self.shutdown_timeout + _COMMIT_MARGIN) * 1000)
+        )
         self._subscriptions.append((subscription, handler, kwargs))
 
     async def start(self) -> None:
@@ -132,6 +156,8 @@ class KafkaBroker(Transport):
             client_kwargs,
             max_unacked_batches=self.consumer_options.max_unacked_batches,
             shutdown_timeout=self.shutdown_timeout,
+            transactional_id_prefix=self.producer_options.transactional_id_prefix,
+            block_warning=self.block_warning,
         )
         run.launch()
         self._running = run

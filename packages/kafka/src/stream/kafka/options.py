@@ -24,7 +24,8 @@ __all__ = ("ConsumerOptions", "ProducerOptions", "consumer_kwargs", "producer_kw
 _PRODUCER_RESERVED = {
     "acks": "acks='all' is what at-least-once needs; it is not an option",
     "enable_idempotence": "idempotence keeps order across retries; it is always on",
-    "transactional_id": "transactions come with Guarantee.EXACTLY_ONCE",
+    "transactional_id": "transactions come with Guarantee.EXACTLY_ONCE, one id per input "
+    "partition; set ProducerOptions(transactional_id_prefix=...)",
     "bootstrap_servers": "give it to KafkaBroker(...)",
     "client_id": "use KafkaBroker(client_id=...)",
     "key_serializer": "stream encodes keys itself",
@@ -67,6 +68,10 @@ class ProducerOptions:
         max_request_size: The largest message, in bytes, the producer sends; keep it at
             or below the broker's ``message.max.bytes``.
         request_timeout_ms: How long a send may wait for the broker's ack.
+        transactional_id_prefix: Starts the transactional ids of ``EXACTLY_ONCE``
+            subscriptions (``"<prefix>-<group>-<topic>-<partition>"``). Keep it the same
+            on every instance of a service and across deployments: fencing works only
+            between producers of the same id.
         extra: Further ``AIOKafkaProducer`` keyword arguments.
     """
 
@@ -75,6 +80,7 @@ class ProducerOptions:
     compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
     max_request_size: int = 1024 * 1024
     request_timeout_ms: int = 40_000
+    transactional_id_prefix: str = "stream"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -175,6 +181,10 @@ def consumer_kwargs(options: ConsumerOptions, subscription: Subscription) -> dic
             f"{where}: heartbeat_interval_ms ({kwargs['heartbeat_interval_ms']}) must be below "
             f"session_timeout_ms ({kwargs['session_timeout_ms']}), or the group drops the member"
         )
+    if subscription.delivery.guarantee is Guarantee.EXACTLY_ONCE:
+        # A transactional pipeline reads only committed records, so an aborted upstream
+        # transaction is never handled; set isolation_level to say otherwise.
+        kwargs.setdefault("isolation_level", "read_committed")
     isolation = kwargs.get("isolation_level", "read_uncommitted")
     if isolation not in ("read_uncommitted", "read_committed"):
         raise BindError(
@@ -185,11 +195,6 @@ def consumer_kwargs(options: ConsumerOptions, subscription: Subscription) -> dic
 
 def _check_subscription(subscription: Subscription) -> None:
     where = subscription.name
-    if subscription.delivery.guarantee is Guarantee.EXACTLY_ONCE:
-        raise BindError(
-            f"{where}: Guarantee.EXACTLY_ONCE is not yet supported by KafkaBroker; use "
-            "AT_LEAST_ONCE (the default) with idempotent handling"
-        )
     if subscription.pattern is not None and (subscription.topics or subscription.partitions):
         raise BindError(
             f"{where}: a pattern subscription takes no topics and no partitions; give either "

@@ -14,10 +14,12 @@ from typing import Any
 
 import anyio
 
-from stream.core import RecordHandler, Subscription
+from stream.core import Guarantee, RecordHandler, Subscription
 from stream.kafka.errors import SubscriptionFailedError
+from stream.kafka.exactly_once import TransactionalSubscriber
 from stream.kafka.sender import Sender
 from stream.kafka.subscriber import Subscriber
+from stream.kafka.watchdog import LoopWatchdog
 
 __all__ = ("Run",)
 
@@ -32,9 +34,15 @@ class Run:
         subscribers: The connected subscriptions.
     """
 
-    def __init__(self, sender: Sender, subscribers: Sequence[Subscriber]) -> None:
+    def __init__(
+        self,
+        sender: Sender,
+        subscribers: Sequence[Subscriber],
+        watchdog: LoopWatchdog | None = None,
+    ) -> None:
         self.sender = sender
         self.subscribers = tuple(subscribers)
+        self._watchdog = watchdog
         self._scope = anyio.CancelScope()
         self._done = anyio.Event()
         self._failed = anyio.Event()
@@ -49,29 +57,44 @@ class Run:
         *,
         max_unacked_batches: int,
         shutdown_timeout: float,
+        transactional_id_prefix: str,
+        block_warning: float | None,
     ) -> Run:
         """Connects the producer and every subscription; on any error closes them again."""
         subscribers: list[Subscriber] = []
         try:
             await sender.start()
             for subscription, handler, consumer_kwargs in subscriptions:
-                subscriber = Subscriber(
-                    subscription,
-                    handler,
-                    sender,
-                    max_unacked_batches=max_unacked_batches,
-                    rebalance_timeout=shutdown_timeout,
-                )
+                subscriber: Subscriber
+                if subscription.delivery.guarantee is Guarantee.EXACTLY_ONCE:
+                    subscriber = TransactionalSubscriber(
+                        subscription,
+                        handler,
+                        sender,
+                        transactional_id_prefix=transactional_id_prefix,
+                        rebalance_timeout=shutdown_timeout,
+                    )
+                else:
+                    subscriber = Subscriber(
+                        subscription,
+                        handler,
+                        sender,
+                        max_unacked_batches=max_unacked_batches,
+                        rebalance_timeout=shutdown_timeout,
+                    )
                 await subscriber.start(client_kwargs, consumer_kwargs)
                 subscribers.append(subscriber)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await cls(sender, subscribers).close()
             raise
-        return cls(sender, subscribers)
+        watchdog = LoopWatchdog(block_warning) if block_warning is not None else None
+        return cls(sender, subscribers, watchdog)
 
     def launch(self) -> None:
         """Starts consuming, in a task that :meth:`shutdown` awaits."""
+        if self._watchdog is not None:
+            self._watchdog.start()
         self._task = asyncio.get_running_loop().create_task(
             self._supervise(), name="stream.kafka.KafkaBroker"
         )
@@ -130,9 +153,15 @@ class Run:
         try:
             with self._scope:
                 async with anyio.create_task_group() as group:
-                    for subscriber in self.subscribers:
-                        group.start_soon(self._consume, subscriber)
+                    if self._watchdog is not None:
+                        group.start_soon(self._watchdog.beat)
+                    async with anyio.create_task_group() as consumers:
+                        for subscriber in self.subscribers:
+                            consumers.start_soon(self._consume, subscriber)
+                    group.cancel_scope.cancel()  # the watchdog's beat, once all ended
         finally:
+            if self._watchdog is not None:
+                self._watchdog.stop()
             self._done.set()
 
     async def _consume(self, subscriber: Subscriber) -> None:

@@ -77,6 +77,16 @@ class Sender:
         self._hashes: dict[bytes, int] = {}
 
     @property
+    def client_kwargs(self) -> dict[str, Any]:
+        """Address, client id and security, as the producer got them."""
+        return self._client_kwargs
+
+    @property
+    def producer_kwargs(self) -> dict[str, Any]:
+        """The producer's own settings (see ``producer_kwargs``)."""
+        return self._producer_kwargs
+
+    @property
     def client(self) -> Any:
         """The running producer's ``AIOKafkaClient``, or ``None``."""
         return None if self._producer is None else self._producer.client

@@ -1,5 +1,8 @@
 """One subscription's consume loop: fetch, handle, send, await acks, commit in order.
 
+(At-least-once and at-most-once; ``EXACTLY_ONCE`` runs the loop of
+:mod:`stream.kafka.exactly_once`, built on this one.)
+
 Tasks of one subscription, in one anyio task group:
 
 * the fetcher: ``getmany`` → one chunk of records per partition → the handler, inline
@@ -32,6 +35,7 @@ from stream.kafka.errors import SubscriptionFailedError
 from stream.kafka.offsets import Chunk, OffsetTracker
 from stream.kafka.rebalance import Committer, RebalanceListener
 from stream.kafka.sender import Delivery, Sender
+from stream.kafka.watchdog import handler_frame
 
 __all__ = ("Subscriber",)
 
@@ -74,8 +78,11 @@ class Subscriber:
         self._commit_timeout = rebalance_timeout
         self._tracker: OffsetTracker[Any] = OffsetTracker()
         self._at_most_once = subscription.delivery.guarantee is Guarantee.AT_MOST_ONCE
+        # At-most-once commits before handling, exactly-once inside its transactions.
         self._committer = Committer(
-            self._tracker, subscription.name, enabled=not self._at_most_once
+            self._tracker,
+            subscription.name,
+            enabled=subscription.delivery.guarantee is Guarantee.AT_LEAST_ONCE,
         )
         self._listener = RebalanceListener(
             subscription.name, self._tracker, self._committer, rebalance_timeout
@@ -210,7 +217,11 @@ class Subscriber:
     ) -> None:
         async with units, acks:
             async for tp, messages, chunk in units:
-                if not self._stopping:  # queued but not started at stop: left uncommitted
+                # Queued units are finished at a graceful stop: another lane may have
+                # handled (and sent) its part of the same chunk, and a chunk left half
+                # done is not committed, so that part would be sent again after a restart.
+                # After a failure nothing more past it may commit anyway: skip them.
+                if self.failure is None:
                     await self._handle(tp, messages, chunk, acks)
 
     async def _handle(
@@ -262,3 +273,7 @@ class Subscriber:
             self.failure = SubscriptionFailedError(name, error)
             self.failure.__cause__ = error
         self.request_stop()
+
+
+# The loop watchdog names the subscription whose handler runs in this frame.
+handler_frame(Subscriber._handle.__code__)

@@ -1,0 +1,64 @@
+"""Fixtures of the chaos suite: its own broker (faults restart it), and the results table.
+
+Run the suite alone with ``uv run pytest -m chaos``; the table is printed at the end and
+written to ``artifacts/chaos/results.{md,json}`` (worker logs under ``logs/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stream.kafka import LocalKafka, LocalKafkaConfig
+from tests.chaos.harness import ROOT, Result
+from tests.chaos.report import markdown, write
+
+ARTIFACTS = ROOT / "artifacts" / "chaos"
+_RESULTS = pytest.StashKey[list[Result]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Registers the ``chaos`` marker (the root pyproject lists only ``kafka``)."""
+    config.addinivalue_line(
+        "markers",
+        "chaos: fault injection against a real broker (tests/chaos); run alone with -m chaos",
+    )
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Prints the chaos table and writes it to ``artifacts/chaos/``."""
+    results = config.stash.get(_RESULTS, [])
+    if not results:
+        return
+    write(results, ARTIFACTS)
+    terminalreporter.section("chaos")
+    terminalreporter.write(markdown(results))
+    terminalreporter.write_line(f"written to {ARTIFACTS}/results.md and results.json")
+
+
+@pytest.fixture
+def chaos_results(request: pytest.FixtureRequest) -> list[Result]:
+    """Where a scenario test puts its result for the table."""
+    return request.config.stash.setdefault(_RESULTS, [])
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    """``artifacts/chaos/`` in the repository (gitignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def chaos_kafka() -> Iterator[LocalKafka]:
+    """A broker of this module's own, so a scenario may restart it: never the session's."""
+    kafka = LocalKafka(LocalKafkaConfig(partitions=4))
+    kafka.start()
+    try:
+        yield kafka
+    finally:
+        kafka.stop()

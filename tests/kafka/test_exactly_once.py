@@ -1,0 +1,379 @@
+"""``Guarantee.EXACTLY_ONCE`` on a real broker: outputs and offsets in one transaction,
+read_committed inputs, fencing of a stale instance, failed transactions handled again."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, ProducerFenced
+from pydantic import BaseModel
+
+from stream.core import (
+    DeliveryPolicy,
+    Guarantee,
+    Message,
+    OutgoingMessage,
+    Retry,
+    Service,
+    Subscription,
+    consume,
+    produce,
+)
+from stream.kafka import ConsumerOptions, KafkaBroker, ProducerOptions, SubscriptionFailedError
+from stream.kafka.options import consumer_kwargs, producer_kwargs
+from stream.kafka.sender import Sender
+from stream.kafka.transactions import TransactionalSender, transactional_id
+
+if TYPE_CHECKING:
+    from .conftest import Kafka
+
+EXACTLY_ONCE = DeliveryPolicy(
+    guarantee=Guarantee.EXACTLY_ONCE, retry=Retry(attempts=2, backoff=0.01)
+)
+
+
+class Reading(BaseModel):
+    data: float
+
+
+class Handled(BaseModel):
+    data: float
+    by: str
+
+
+async def read_committed(bootstrap: str, topic: str) -> list[Any]:
+    """Every record of ``topic`` a ``read_committed`` reader sees, up to its stable end."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        tps = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        with anyio.fail_after(30):
+            for tp, end in ends.items():
+                while await consumer.position(tp) < end:
+                    for batch in (await consumer.getmany(tp, timeout_ms=200)).values():
+                        records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[int]:
+    # Dead-letter topics are created by the broker, with its default partition count.
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        return sorted(await producer.partitions_for(topic))
+    finally:
+        await producer.stop()
+
+
+def data_of(records: list[Any]) -> list[float]:
+    return sorted(json.loads(r.value)["data"] for r in records)
+
+
+# Options, no broker needed.
+
+
+def _subscription(**overrides: Any) -> Subscription:
+    fields: dict[str, Any] = {
+        "name": "Svc.on_reading",
+        "topics": ("in",),
+        "pattern": None,
+        "group_id": "g",
+        "partitions": None,
+        "auto_offset_reset": "earliest",
+        "batch": False,
+        "max_records": 500,
+        "max_wait": 0.1,
+        "concurrency": 1,
+        "delivery": EXACTLY_ONCE,
+        **overrides,
+    }
+    return Subscription(**fields)
+
+
+def test_exactly_once_reads_committed_records_unless_told_otherwise() -> None:
+    assert consumer_kwargs(ConsumerOptions(), _subscription())["isolation_level"] == (
+        "read_committed"
+    )
+    told = _subscription(transport_options={"isolation_level": "read_uncommitted"})
+    assert consumer_kwargs(ConsumerOptions(), told)["isolation_level"] == "read_uncommitted"
+    at_least_once = _subscription(delivery=DeliveryPolicy())
+    assert "isolation_level" not in consumer_kwargs(ConsumerOptions(), at_least_once)
+
+
+def test_transactional_ids_name_the_input_partition_and_not_the_instance() -> None:
+    assert transactional_id("stream", "Svc.on_x", "orders", 3) == "stream-Svc.on_x-orders-3"
+    # The prefix is stream's option, not aiokafka's: it never reaches the producer.
+    assert "transactional_id_prefix" not in producer_kwargs(
+        ProducerOptions(transactional_id_prefix="shop")
+    )
+
+
+# On the broker.
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_outputs_dead_letters_and_offsets_commit_together(kafka: Kafka) -> None:
+    source = await kafka.create_topic("in", partitions=3)
+    target = await kafka.create_topic("out", partitions=3)
+    group = kafka.unique("group")
+    seen = kafka.seen()
+
+    class Svc(Service):
+        broker = KafkaBroker(kafka.bootstrap)
+
+        @produce(target, headers={"origin": "svc"})
+        @consume(source, group_id=group, delivery=EXACTLY_ONCE, concurrency=2)
+        async def on_reading(self, msg: Reading) -> Reading:
+            seen.add(msg.data)
+            if msg.data == 13:
+                raise ValueError("unlucky")
+            return Reading(data=msg.data + 1)
+
+    records = [(f"k{i}".encode(), f'{{"data": {i}}}'.encode()) for i in range(30)]
+    async with Svc():
+        await kafka.produce(source, *records, (b"k0", b"not json"))
+        await kafka.wait_committed(group, source, await _ends(kafka, source, 3))
+    outputs = await read_committed(kafka.bootstrap, target)
+    letters = await read_committed(kafka.bootstrap, source + ".dlq")
+    assert data_of(outputs) == [i + 1.0 for i in range(30) if i != 13]
+    assert {r.key for r in outputs} == {f"k{i}".encode() for i in range(30) if i != 13}
+    assert all(dict(r.headers)["origin"] == b"svc" for r in outputs)
+    assert sorted(r.value for r in letters) == [b"not json", b'{"data": 13}']
+
+
+async def _ends(kafka: Kafka, topic: str, partitions: int) -> list[int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        ends = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+    return [ends[tp] for tp in tps]
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_records_of_aborted_upstream_transactions_are_never_handled(kafka: Kafka) -> None:
+    source = await kafka.create_topic("in")
+    handled = kafka.seen()
+
+    class Svc(Service):
+        broker = KafkaBroker(kafka.bootstrap)
+
+        @consume(source, group_id=kafka.unique("group"), delivery=EXACTLY_ONCE)
+        async def on_reading(self, msg: Reading) -> None:
+            handled.add(msg.data)
+
+    upstream = AIOKafkaProducer(
+        bootstrap_servers=kafka.bootstrap, transactional_id=kafka.unique("upstream")
+    )
+    await upstream.start()
+    try:
+        async with upstream.transaction():
+            await upstream.send_and_wait(source, b'{"data": 1}')
+        await upstream.begin_transaction()
+        await upstream.send_and_wait(source, b'{"data": 2}')
+        await upstream.abort_transaction()
+        async with upstream.transaction():
+            await upstream.send_and_wait(source, b'{"data": 3}')
+    finally:
+        await upstream.stop()
+    async with Svc():
+        await handled.wait_for(2)
+    assert handled.items == [1.0, 3.0]
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_a_fenced_producer_cannot_commit(kafka: Kafka) -> None:
+    # The premise of fencing by one transactional id per input partition.
+    source = await kafka.create_topic("in")
+    target = await kafka.create_topic("out")
+    group = kafka.unique("group")
+    txn_id = transactional_id("stream", group, source, 0)
+    settings = Sender({"bootstrap_servers": kafka.bootstrap}, producer_kwargs(ProducerOptions()))
+    zombie = TransactionalSender(settings.client_kwargs, settings.producer_kwargs, txn_id)
+    await zombie.start()
+    try:
+        await zombie.begin()
+        await zombie.send_all([OutgoingMessage(target, b'{"data": 1}')])
+        successor = TransactionalSender(settings.client_kwargs, settings.producer_kwargs, txn_id)
+        await successor.start()  # registers the id again: the zombie is fenced
+        await successor.stop()
+
+        async def finish() -> None:
+            await zombie.send_offsets({TopicPartition(source, 0): 1}, group)
+            await zombie.commit()
+
+        with pytest.raises(ProducerFenced):
+            await finish()
+    finally:
+        await zombie.discard()
+    assert await read_committed(kafka.bootstrap, target) == []
+    assert await kafka.committed(group, source) == [None]
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_a_stale_instance_never_commits_what_its_successor_did(kafka: Kafka) -> None:
+    # Two instances own partition 0 at once (manual assignment: no group to tell the
+    # first it lost it). The second registers the partition's transactional id, so the
+    # first one's work in flight can never commit.
+    source = await kafka.create_topic("in")
+    target = await kafka.create_topic("out")
+    group = kafka.unique("group")
+    entered, release = anyio.Event(), anyio.Event()
+    handled: list[tuple[str, float]] = []
+
+    def service(name: str) -> Service:
+        class Svc(Service):
+            broker = KafkaBroker(kafka.bootstrap)
+
+            @produce(target)
+            @consume(source, group_id=group, partitions=(0,), delivery=EXACTLY_ONCE)
+            async def on_reading(self, msg: Reading) -> Handled:
+                handled.append((name, msg.data))
+                if name == "stale" and msg.data == 1:
+                    entered.set()
+                    await release.wait()
+                return Handled(data=msg.data, by=name)
+
+        return Svc()
+
+    async with service("stale"):
+        await kafka.produce(source, (None, b'{"data": 1}'))
+        with anyio.fail_after(kafka.wait):
+            await entered.wait()
+        async with service("successor"):
+            await kafka.wait_committed(group, source, [1])
+            release.set()  # the stale instance's handler returns now: its commit must fail
+            await kafka.produce(source, (None, b'{"data": 2}'))
+            await kafka.wait_committed(group, source, [2])
+            outputs = await read_committed(kafka.bootstrap, target)
+    assert ("stale", 1.0) in handled
+    assert ("successor", 1.0) in handled
+    bodies = [json.loads(r.value) for r in outputs]
+    assert sorted(b["data"] for b in bodies) == [1.0, 2.0]  # each once, whoever won
+    assert {"data": 1.0, "by": "successor"} in bodies  # the stale one's 1 never committed
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_a_failed_transaction_is_handled_again_and_committed_once(
+    kafka: Kafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = await kafka.create_topic("in")
+    target = await kafka.create_topic("out")
+    group = kafka.unique("group")
+    handled = kafka.seen()
+    commit = TransactionalSender.commit
+    failures = [KafkaError("the coordinator went away")]
+
+    async def flaky_commit(self: TransactionalSender) -> None:
+        if failures:
+            raise failures.pop()
+        await commit(self)
+
+    monkeypatch.setattr(TransactionalSender, "commit", flaky_commit)
+
+    class Svc(Service):
+        broker = KafkaBroker(kafka.bootstrap)
+
+        @produce(target)
+        @consume(source, group_id=group, delivery=EXACTLY_ONCE)
+        async def on_reading(self, msg: Reading, message: Message) -> Reading:
+            handled.add(message.offset)
+            return msg
+
+    async with Svc():
+        await kafka.produce(source, (None, b'{"data": 1}'))
+        await handled.wait_for(2)
+        await kafka.wait_committed(group, source, [1])
+    assert handled.items == [0, 0]  # handled again after the failed transaction
+    assert data_of(await read_committed(kafka.bootstrap, target)) == [1.0]
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_output_refused_by_the_broker_stops_and_commits_nothing(kafka: Kafka) -> None:
+    source = await kafka.create_topic("in")
+    target = kafka.unique("small")
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(target, 1, 1, topic_configs={"max.message.bytes": "200"})]
+        )
+    finally:
+        await admin.close()
+    group = kafka.unique("group")
+
+    class Svc(Service):
+        broker = KafkaBroker(kafka.bootstrap)
+
+        @produce(target)
+        @consume(source, group_id=group, delivery=EXACTLY_ONCE)
+        async def on_text(self, msg: str) -> str:
+            return msg * 100
+
+    await kafka.produce(source, (None, b"0123456789"))
+    service = Svc()
+    await service.start()
+    broker = service.transport
+    assert isinstance(broker, KafkaBroker)
+    with anyio.fail_after(kafka.wait):
+        await broker.wait_failed()
+    with pytest.raises(SubscriptionFailedError, match="MessageTooLargeError"):
+        await service.stop()
+    assert await kafka.committed(group, source) == [None]
+    assert await read_committed(kafka.bootstrap, target) == []
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_stop_finishes_the_transaction_in_flight(kafka: Kafka) -> None:
+    source = await kafka.create_topic("in")
+    target = await kafka.create_topic("out")
+    group = kafka.unique("group")
+    entered, release = anyio.Event(), anyio.Event()
+
+    class Svc(Service):
+        broker = KafkaBroker(kafka.bootstrap)
+
+        @produce(target)
+        @consume(source, group_id=group, delivery=EXACTLY_ONCE)
+        async def on_reading(self, msg: Reading) -> Reading:
+            entered.set()
+            await release.wait()
+            return msg
+
+    service = Svc()
+    await service.start()
+    try:
+        await kafka.produce(source, (None, b'{"data": 7}'))
+        with anyio.fail_after(kafka.wait):
+            await entered.wait()
+        async with anyio.create_task_group() as group_:
+            group_.start_soon(service.stop)
+            release.set()
+    finally:
+        await service.stop()
+    assert await kafka.committed(group, source) == [1]
+    assert data_of(await read_committed(kafka.bootstrap, target)) == [7.0]
