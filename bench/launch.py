@@ -1,0 +1,90 @@
+"""How each variant's process is started, and whether the ``stream`` CLI is there to do it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from bench.proc import python_module
+
+__all__ = (
+    "EXTRA_VARIANTS",
+    "VARIANTS",
+    "Command",
+    "command_for",
+    "stream_cli",
+    "stream_cli_has_workers",
+)
+
+VARIANTS = ("stream", "faststream", "raw")
+# Not one of the issue's three: the raw loop producing record batches, as stream's sender
+# does, to show what the framework costs on top of aiokafka's cheapest path.
+EXTRA_VARIANTS = ("raw_batch",)
+
+_STREAM_APP = "bench.variants.stream_app"
+_MODULES = {"faststream": "bench.variants.faststream_app", "raw": "bench.variants.raw_loop"}
+# stream's Service logs "<Class> started" once its transport runs; the others print a line.
+_READY = {
+    "stream": re.compile(r"BenchService started"),
+    "faststream": re.compile(r"faststream app started"),
+    "raw": re.compile(r"raw loop started"),
+    "raw_batch": re.compile(r"raw loop \(batched\) started"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A variant's command line and the output line that says it has started."""
+
+    variant: str
+    argv: tuple[str, ...]
+    ready: re.Pattern[str]
+    via_cli: bool = False
+
+
+@cache
+def _run_help() -> tuple[Path, str] | None:
+    script = Path(sys.executable).parent / "stream"
+    if not script.is_file():
+        return None
+    done = subprocess.run(
+        [str(script), "run", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    return (script, done.stdout) if done.returncode == 0 else None
+
+
+def stream_cli() -> Path | None:
+    """The ``stream`` console script beside this interpreter, if ``stream run`` works."""
+    found = _run_help()
+    return found[0] if found is not None else None
+
+
+def stream_cli_has_workers() -> bool:
+    """Whether ``stream run`` takes ``--workers``."""
+    found = _run_help()
+    return found is not None and "--workers" in found[1]
+
+
+def command_for(variant: str, bootstrap: str, *, workers: int = 1) -> Command:
+    """How to start ``variant``; stream goes through ``stream run`` when the CLI exists."""
+    if variant == "stream":
+        script = stream_cli()
+        if script is None:
+            if workers != 1:
+                raise RuntimeError("--workers needs the stream CLI (stream-cli), not installed")
+            return Command(variant, tuple(python_module(_STREAM_APP)), _READY[variant])
+        argv = [str(script), "run", f"{_STREAM_APP}:BenchService", "--bootstrap-servers", bootstrap]
+        if workers != 1:
+            argv += ["--workers", str(workers)]
+        return Command(variant, tuple(argv), _READY[variant], via_cli=True)
+    if variant in _MODULES:
+        return Command(variant, tuple(python_module(_MODULES[variant])), _READY[variant])
+    if variant == "raw_batch":
+        batched = (*python_module(_MODULES["raw"]), "--batched")
+        return Command(variant, batched, _READY[variant])
+    known = ", ".join((*VARIANTS, *EXTRA_VARIANTS))
+    raise ValueError(f"unknown variant {variant!r}; pick one of {known}")

@@ -1,0 +1,52 @@
+"""The benchmark harness in quick mode runs end to end, so it cannot rot unnoticed.
+
+Nothing here is about speed: CI machines are too noisy for that. It checks that one quick
+run on a real broker measured all three variants and wrote its results.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(600)]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_run_measures_all_three_variants(kafka_bootstrap: str, tmp_path: Path) -> None:
+    # FastStream and matplotlib come with the bench dependency group, which the test command
+    # installs (uv sync --all-packages --all-groups); without them the run below fails.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    runs = results["throughput"]
+    assert {run["variant"] for run in runs} == {"stream", "faststream", "raw"}
+    for run in runs:
+        assert run["error"] is None, run
+        assert run["messages"] > 0 and run["msgs_per_s"] > 0, run
+    assert {run["variant"] for run in results["latency"]} >= {"stream", "faststream"}
+    assert all(run["received"] > 0 for run in results["latency"])
+    assert (tmp_path / "results.md").read_text(encoding="utf-8").startswith("# Benchmark")
+    assert (tmp_path / "results.png").stat().st_size > 0
