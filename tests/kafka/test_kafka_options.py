@@ -98,7 +98,7 @@ def test_describe_names_servers_protocol_and_security() -> None:
 
 def test_with_bootstrap_copies_every_setting() -> None:
     security = SASLPlain(username="u", password="p")
-    producer = ProducerOptions(linger_ms=1)
+    producer = ProducerOptions(max_batch_size=64 * 1024)
     consumer = ConsumerOptions(session_timeout_ms=20_000)
     broker = KafkaBroker(
         "a:9092",

@@ -62,7 +62,6 @@ class ProducerOptions:
     """Settings of the broker's one producer.
 
     Attributes:
-        linger_ms: Milliseconds a batch may wait for more messages before it is sent.
         max_batch_size: Bytes per batch and partition.
         compression_type: ``"gzip"``, ``"snappy"``, ``"lz4"``, ``"zstd"`` or ``None``.
         max_request_size: The largest message, in bytes, the producer sends; keep it at
@@ -75,7 +74,6 @@ class ProducerOptions:
         extra: Further ``AIOKafkaProducer`` keyword arguments.
     """
 
-    linger_ms: int = 5
     max_batch_size: int = 256 * 1024
     compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
     max_request_size: int = 1024 * 1024
@@ -138,7 +136,9 @@ def producer_kwargs(options: ProducerOptions) -> dict[str, Any]:
     return {
         "acks": "all",
         "enable_idempotence": True,
-        "linger_ms": options.linger_ms,
+        # stream hands the producer whole record batches (one per partition per handled
+        # chunk), closed at once: there is nothing to linger for, so no linger option.
+        "linger_ms": 0,
         "max_batch_size": options.max_batch_size,
         "compression_type": options.compression_type,
         "max_request_size": options.max_request_size,

@@ -63,6 +63,10 @@ class Committer:
         self._lock = anyio.Lock()
         self._last = time.monotonic()
 
+    def seconds_until_due(self) -> float:
+        """How long until the commit interval since the last commit has passed."""
+        return max(0.0, _COMMIT_INTERVAL - (time.monotonic() - self._last))
+
     async def commit_if_due(self) -> None:
         """Commits if the last commit is older than the commit interval."""
         if time.monotonic() - self._last >= _COMMIT_INTERVAL:

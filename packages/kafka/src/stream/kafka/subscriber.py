@@ -243,17 +243,29 @@ class Subscriber:
                 try:
                     tp, chunk, deliveries = acks.receive_nowait()
                 except anyio.WouldBlock:
-                    # Nothing more is handled yet: a good moment to commit what is done.
-                    await committer.commit()
-                    try:
-                        tp, chunk, deliveries = await acks.receive()
-                    except anyio.EndOfStream:
+                    received = await self._next_ack_committing_when_due(acks)
+                    if received is None:
                         break
+                    tp, chunk, deliveries = received
                 except anyio.EndOfStream:
                     break
                 if await self._acked(deliveries):
                     tracker.finish(tp, chunk)
                     await committer.commit_if_due()
+
+    async def _next_ack_committing_when_due(
+        self, acks: MemoryObjectReceiveStream[_Acked]
+    ) -> _Acked | None:
+        # Idle: commit what is done, but no more often than the commit interval. At a
+        # trickle, committing at every idle moment cost a broker round trip per message
+        # (the benchmark counted 487 commits for 500 messages at 100 msg/s).
+        while True:
+            await self._committer.commit_if_due()
+            with anyio.move_on_after(self._committer.seconds_until_due()):
+                try:
+                    return await acks.receive()
+                except anyio.EndOfStream:
+                    return None
 
     async def _acked(self, deliveries: list[Delivery]) -> bool:
         for delivery in deliveries:
