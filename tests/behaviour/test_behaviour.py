@@ -241,3 +241,26 @@ async def test_a_restarted_service_does_not_reprocess_committed_messages(backend
         extra = await backend.read(target, 5, timeout=1.0)
     assert [Reading.model_validate_json(m.value or b"").seq for m in outputs] == [0, 1, 2, 3]
     assert len(extra) == 4
+
+
+async def test_an_output_too_large_for_the_broker_is_dead_lettered_and_consuming_goes_on(
+    backend: Backend,
+) -> None:
+    source, target = unique("in"), unique("out")
+
+    class Inflating(Service):
+        @produce(target)
+        @consume(source, delivery=FAST_RETRY)
+        async def inflate(self, msg: Reading) -> Reading:
+            # Two mebibytes: above Kafka's default 1 MiB message limit.
+            return Reading(id="x" * (2 * 1024 * 1024) if msg.seq == 0 else "small", seq=msg.seq)
+
+    async with running(Inflating(), backend) as service:
+        await service.publish(Reading(seq=0), source)
+        await service.publish(Reading(seq=1), source)
+        outputs = await backend.read(target, 1)
+        [letter] = await backend.read(f"{source}.dlq", 1)
+    assert [Reading.model_validate_json(m.value or b"").seq for m in outputs] == [1]
+    assert Reading.model_validate_json(letter.value or b"").seq == 0
+    assert letter.header("stream.error.type") == b"stream.core.errors.EncodeError"
+    assert b"more than the 1048576 bytes" in (letter.header("stream.error.message") or b"")

@@ -28,6 +28,9 @@ Injector = Callable[[Message], Any]
 """Gives one injected argument for a received message (may return an awaitable)."""
 
 _ERROR_TEXT_LIMIT = 2000
+# Kafka's record and batch framing, generously: the output check must never pass a
+# message the transport's own (exact) check would then refuse.
+_FRAMING_BYTES = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,7 @@ class Dispatcher:
         call: Callable[..., Awaitable[Any]],
         injectors: Sequence[tuple[str, Injector]],
         logger: logging.Logger,
+        max_output_bytes: int | None = None,
     ) -> None:
         assert spec.consume is not None and spec.decode is not None
         self.spec = spec
@@ -112,6 +116,7 @@ class Dispatcher:
         self._name = spec.qualname
         self._plain_call = not self._injectors and self._policy.timeout is None
         self._single_target = self._targets[0] if len(self._targets) == 1 else None
+        self._max_output_bytes = max_output_bytes
 
     async def __call__(self, messages: Sequence[Message], /) -> Outcome:
         """Handles ``messages`` and returns the outputs to send and the failures."""
@@ -162,7 +167,7 @@ class Dispatcher:
         self, message: Message, result: Any, attempts: int, outcome: Outcome
     ) -> None:
         try:
-            value = encode_value(result)
+            value = self._encode(result)
         except EncodeError as error:
             # Encoding is deterministic: retrying cannot help, so dead-letter now.
             self._fail(message, error, attempts, outcome)
@@ -220,10 +225,21 @@ class Dispatcher:
         with anyio.fail_after(self._policy.timeout):
             return await call
 
+    def _encode(self, result: Any) -> bytes | None:
+        value = encode_value(result)
+        limit = self._max_output_bytes
+        if limit is not None and value is not None and len(value) + _FRAMING_BYTES > limit:
+            raise EncodeError(
+                f"{self._name}: its output is {len(value)} bytes, more than the "
+                f"{limit} bytes the broker takes in one message; send less per message "
+                "or raise the limit (producer max_request_size and broker message.max.bytes)"
+            )
+        return value
+
     def _add_outputs(
         self, result: Any, source_key: bytes | None, outputs: list[OutgoingMessage]
     ) -> None:
-        value = encode_value(result)
+        value = self._encode(result)
         outputs.extend(target.message(value, result, source_key) for target in self._targets)
 
     async def _wait_before_retry(self, message: Message, error: Exception, attempts: int) -> None:

@@ -46,6 +46,7 @@ def build_dispatcher(
     container: object | None,
     logger: logging.Logger,
     publisher: Publisher,
+    max_output_bytes: int | None = None,
 ) -> Dispatcher:
     """The dispatcher of ``spec`` on ``service``; dependencies resolve against ``container``."""
     injectors = [
@@ -54,7 +55,7 @@ def build_dispatcher(
     ]
     # Looked up on the instance, so a test double installed on it (TestBroker's mocks) is used.
     call = getattr(service, spec.name)
-    return Dispatcher(spec, call, injectors, logger)
+    return Dispatcher(spec, call, injectors, logger, max_output_bytes)
 
 
 def _injector(

@@ -104,7 +104,12 @@ class Service:
                     setattr(self, spec.name, method)
                 else:
                     dispatcher = build_dispatcher(
-                        spec, self, self.container, self.logger, publisher
+                        spec,
+                        self,
+                        self.container,
+                        self.logger,
+                        publisher,
+                        transport.max_message_bytes,
                     )
                     transport.subscribe(subscription_for(spec), dispatcher)
             await self._hook("on_startup")

@@ -169,6 +169,16 @@ class Transport(ABC):
     def describe(self) -> TransportDescription:
         """What this transport is, for documentation."""
 
+    @property
+    def max_message_bytes(self) -> int | None:
+        """The largest message this transport can send, when it knows (``None``: no limit).
+
+        The core checks each handler output against it, so an output too large is
+        dead-lettered with its input (an ``EncodeError``) instead of failing in the
+        transport, where it would stop the subscription.
+        """
+        return None
+
     async def wait_failed(self) -> BaseException:
         """Returns the error once a subscription has stopped on its own (a failure with
         no dead-letter topic, a lost connection); never returns while all is well.

@@ -196,6 +196,11 @@ class KafkaBroker(Transport):
         """Sends all messages without waiting for each, then waits for every ack."""
         await self._require().sender.publish_many(messages)
 
+    @property
+    def max_message_bytes(self) -> int:
+        """The producer's ``max_request_size``: larger handler outputs are dead-lettered."""
+        return self.producer_options.max_request_size
+
     async def ping(self, timeout: float) -> bool:
         """Whether the cluster answers a metadata request within ``timeout`` seconds."""
         client = self._running.sender.client if self._running is not None else None

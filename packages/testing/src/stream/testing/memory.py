@@ -59,12 +59,19 @@ class MemoryBroker(Transport):
         raise_handler_errors: Re-raise, from the ``publish`` that caused it, the error
             of a handler whose message was dead-lettered, so a test sees it. The
             dead-letter message is published first either way.
+        max_message_bytes: The largest handler output, as Kafka's default 1 MiB limit,
+            so an output too large for Kafka is dead-lettered here too.
     """
 
     def __init__(
-        self, *, partitions: int | Mapping[str, int] = 1, raise_handler_errors: bool = True
+        self,
+        *,
+        partitions: int | Mapping[str, int] = 1,
+        raise_handler_errors: bool = True,
+        max_message_bytes: int = 1024 * 1024,
     ) -> None:
         self._default_partitions = partitions
+        self._max_message_bytes = max_message_bytes
         self.raise_handler_errors = raise_handler_errors
         self._topics: dict[str, _Topic] = {}
         self._committed: dict[tuple[str, str, int], int] = {}
@@ -114,6 +121,11 @@ class MemoryBroker(Transport):
         for message in messages:
             self._append(message)
         await self._deliver()
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The largest handler output; larger ones are dead-lettered (as on Kafka)."""
+        return self._max_message_bytes
 
     async def ping(self, timeout: float) -> bool:
         """Always answers."""
