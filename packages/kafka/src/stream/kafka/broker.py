@@ -18,6 +18,7 @@ from stream.core import (
     Transport,
     TransportDescription,
 )
+from stream.kafka.client_logs import quiet_transient_client_errors
 from stream.kafka.errors import SubscriptionFailedError
 from stream.kafka.options import ConsumerOptions, ProducerOptions, consumer_kwargs, producer_kwargs
 from stream.kafka.running import Run
@@ -148,6 +149,7 @@ class KafkaBroker(Transport):
         if self._running is not None:
             raise NotRunningError(f"{self!r} is already started; stop it first")
         servers = ",".join(self.bootstrap_servers)
+        quiet_transient_client_errors()
         logger.info("connecting to Kafka at %s as %r", servers, self.client_id)
         client_kwargs = self._client_kwargs()
         run = await Run.open(
