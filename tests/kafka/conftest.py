@@ -64,12 +64,15 @@ class Kafka:
         """A fresh record of what a handler saw."""
         return Seen()
 
-    async def create_topic(self, prefix: str = "topic", partitions: int = 1) -> str:
+    async def create_topic(
+        self, prefix: str = "topic", partitions: int = 1, configs: dict[str, str] | None = None
+    ) -> str:
+        """Creates a topic of its own (with topic-level ``configs``) and returns its name."""
         name = unique(prefix)
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
         await admin.start()
         try:
-            await admin.create_topics([NewTopic(name, partitions, 1)])
+            await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=configs or {})])
         finally:
             await admin.close()
         return name
@@ -82,28 +85,29 @@ class Kafka:
         self, topic: str, *records: tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
     ) -> None:
         """Sends ``(key, value, headers)`` records with aiokafka's own producer."""
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
-        await producer.start()
-        try:
-            futures = [
-                await producer.send(topic, value, key=key, headers=headers)
-                for key, value, headers in records
-            ]
-            for future in futures:
-                await future
-        finally:
-            await producer.stop()
+        await self._send(topic, [(key, value, None, headers) for key, value, headers in records])
 
     async def produce_to(
         self, topic: str, *records: tuple[bytes | None, bytes | None, int | None]
     ) -> None:
         """Sends ``(key, value, partition)`` records and waits for their acks."""
+        await self._send(
+            topic, [(key, value, partition, None) for key, value, partition in records]
+        )
+
+    async def _send(
+        self,
+        topic: str,
+        records: list[
+            tuple[bytes | None, bytes | None, int | None, list[tuple[str, bytes]] | None]
+        ],
+    ) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
         await producer.start()
         try:
             futures = [
-                await producer.send(topic, value, key=key, partition=partition)
-                for key, value, partition in records
+                await producer.send(topic, value, key=key, partition=partition, headers=headers)
+                for key, value, partition, headers in records
             ]
             for future in futures:
                 await future

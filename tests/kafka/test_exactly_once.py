@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, ProducerFenced
 from pydantic import BaseModel
 
@@ -314,15 +313,7 @@ async def test_a_failed_transaction_is_handled_again_and_committed_once(
 @pytest.mark.kafka
 async def test_output_refused_by_the_broker_stops_and_commits_nothing(kafka: Kafka) -> None:
     source = await kafka.create_topic("in")
-    target = kafka.unique("small")
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(target, 1, 1, topic_configs={"max.message.bytes": "200"})]
-        )
-    finally:
-        await admin.close()
+    target = await kafka.create_topic("small", configs={"max.message.bytes": "200"})
     group = kafka.unique("group")
 
     class Svc(Service):

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
 
@@ -119,15 +118,7 @@ async def test_commits_after_outputs_and_a_restart_does_not_reprocess(kafka: Kaf
 
 async def test_output_refused_by_the_broker_is_never_committed(kafka: Kafka) -> None:
     source = await kafka.create_topic("in")
-    target = kafka.unique("small")
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(target, 1, 1, topic_configs={"max.message.bytes": "200"})]
-        )
-    finally:
-        await admin.close()
+    target = await kafka.create_topic("small", configs={"max.message.bytes": "200"})
     group = kafka.unique("group")
 
     class Svc(Service):
