@@ -113,3 +113,25 @@ async def test_publishing_to_a_missing_partition_is_an_error() -> None:
 
 def test_plugin_fixture_gives_a_fresh_broker(memory_broker: MemoryBroker) -> None:
     assert memory_broker.messages("anything") == []
+
+
+async def test_retries_keep_their_count_but_skip_the_backoff_unless_asked() -> None:
+    import time
+
+    from stream.core import DeliveryPolicy, Retry
+
+    slow_policy = DeliveryPolicy(retry=Retry(attempts=3, backoff=1.0))
+
+    class S(Service):
+        @consume("in", delivery=slow_policy)
+        async def handle(self, msg: Reading) -> None:
+            raise RuntimeError("always")
+
+    started = time.monotonic()
+    async with TestBroker(S(), broker=MemoryBroker(raise_handler_errors=False)) as service:
+        await service.publish(Reading(data=1), "in")
+        assert records(service, "in.dlq")[0].header("stream.attempts") == b"3"
+    assert time.monotonic() - started < 1.0  # the 1 s + 2 s of backoff were not waited
+
+    waiting = MemoryBroker(raise_handler_errors=False, wait_retry_backoff=True)
+    assert waiting.waits_retry_backoff is True

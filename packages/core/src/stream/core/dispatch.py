@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from stream.core.binding import HandlerSpec
 from stream.core.codec import encode_headers, encode_key, encode_value
@@ -103,7 +104,9 @@ class Dispatcher:
         call: Callable[..., Awaitable[Any]],
         injectors: Sequence[tuple[str, Injector]],
         logger: logging.Logger,
+        *,
         max_output_bytes: int | None = None,
+        wait_backoff: bool = True,
     ) -> None:
         assert spec.consume is not None and spec.decode is not None
         self.spec = spec
@@ -117,6 +120,7 @@ class Dispatcher:
         self._plain_call = not self._injectors and self._policy.timeout is None
         self._single_target = self._targets[0] if len(self._targets) == 1 else None
         self._max_output_bytes = max_output_bytes
+        self._wait_backoff = wait_backoff
 
     async def __call__(self, messages: Sequence[Message], /) -> Outcome:
         """Handles ``messages`` and returns the outputs to send and the failures."""
@@ -256,7 +260,10 @@ class Dispatcher:
                 delay,
                 error,
             )
-        await anyio.sleep(delay)
+        if self._wait_backoff:
+            await anyio.sleep(delay)
+        else:
+            await anyio.lowlevel.checkpoint()
 
     def _decode_error(self, message: Message, error: Exception) -> DecodeError:
         reason = "empty (tombstone) value" if message.value is None else str(error)

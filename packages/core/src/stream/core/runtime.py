@@ -15,7 +15,7 @@ from stream.core.dispatch import Dispatcher, Injector, OutputTarget
 from stream.core.errors import BindError
 from stream.core.injection import Injection
 from stream.core.publisher import Publisher
-from stream.core.transport import Subscription
+from stream.core.transport import Subscription, Transport
 
 __all__ = ("build_dispatcher", "publishing_method", "subscription_for")
 
@@ -46,7 +46,7 @@ def build_dispatcher(
     container: object | None,
     logger: logging.Logger,
     publisher: Publisher,
-    max_output_bytes: int | None = None,
+    transport: Transport,
 ) -> Dispatcher:
     """The dispatcher of ``spec`` on ``service``; dependencies resolve against ``container``."""
     injectors = [
@@ -55,7 +55,14 @@ def build_dispatcher(
     ]
     # Looked up on the instance, so a test double installed on it (TestBroker's mocks) is used.
     call = getattr(service, spec.name)
-    return Dispatcher(spec, call, injectors, logger, max_output_bytes)
+    return Dispatcher(
+        spec,
+        call,
+        injectors,
+        logger,
+        max_output_bytes=transport.max_message_bytes,
+        wait_backoff=transport.waits_retry_backoff,
+    )
 
 
 def _injector(

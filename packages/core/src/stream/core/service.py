@@ -104,12 +104,7 @@ class Service:
                     setattr(self, spec.name, method)
                 else:
                     dispatcher = build_dispatcher(
-                        spec,
-                        self,
-                        self.container,
-                        self.logger,
-                        publisher,
-                        transport.max_message_bytes,
+                        spec, self, self.container, self.logger, publisher, transport
                     )
                     transport.subscribe(subscription_for(spec), dispatcher)
             await self._hook("on_startup")

@@ -179,6 +179,15 @@ class Transport(ABC):
         """
         return None
 
+    @property
+    def waits_retry_backoff(self) -> bool:
+        """Whether a retried handler waits its backoff first (``True``).
+
+        The in-memory broker says ``False`` by default: a test still sees every attempt and
+        the dead letter, but not the seconds of waiting, so a suite stays fast.
+        """
+        return True
+
     async def wait_failed(self) -> BaseException:
         """Returns the error once a subscription has stopped on its own (a failure with
         no dead-letter topic, a lost connection); never returns while all is well.

@@ -61,6 +61,8 @@ class MemoryBroker(Transport):
             dead-letter message is published first either way.
         max_message_bytes: The largest handler output, as Kafka's default 1 MiB limit,
             so an output too large for Kafka is dead-lettered here too.
+        wait_retry_backoff: Wait each retry's backoff as on Kafka. Off by default: the
+            attempts and the dead letter are the same, only the waiting is skipped.
     """
 
     def __init__(
@@ -69,8 +71,10 @@ class MemoryBroker(Transport):
         partitions: int | Mapping[str, int] = 1,
         raise_handler_errors: bool = True,
         max_message_bytes: int = 1024 * 1024,
+        wait_retry_backoff: bool = False,
     ) -> None:
         self._default_partitions = partitions
+        self._wait_retry_backoff = wait_retry_backoff
         self._max_message_bytes = max_message_bytes
         self.raise_handler_errors = raise_handler_errors
         self._topics: dict[str, _Topic] = {}
@@ -126,6 +130,11 @@ class MemoryBroker(Transport):
     def max_message_bytes(self) -> int:
         """The largest handler output; larger ones are dead-lettered (as on Kafka)."""
         return self._max_message_bytes
+
+    @property
+    def waits_retry_backoff(self) -> bool:
+        """Whether retries wait their backoff (off by default, to keep tests fast)."""
+        return self._wait_retry_backoff
 
     async def ping(self, timeout: float) -> bool:
         """Always answers."""
