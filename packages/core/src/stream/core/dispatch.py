@@ -139,33 +139,38 @@ class Dispatcher:
 
     async def _handle_one(self, message: Message, value: Any, outcome: Outcome) -> None:
         # The first try is inlined: no retry loop, no extra coroutine, when all goes well.
+        attempts = 1
         try:
             if self._plain_call:
                 result = await self._call(value)
             else:
                 result = await self._invoke(value, message)
         except Exception as error:
-            await self._retry(message, value, error, outcome)
-            return
+            result, failure, attempts = await self._retries(value, message, error)
+            if failure is not None:
+                self._fail(message, failure, attempts, outcome)
+                return
         if result is not None and self._targets:
-            self._add_outputs_or_fail(message, result, 1, outcome)
+            self._add_outputs_or_fail(message, result, attempts, outcome)
 
-    async def _retry(
-        self, message: Message, value: Any, error: Exception, outcome: Outcome
-    ) -> None:
-        attempts = 1
-        while attempts < self._policy.retry.attempts:
-            await self._wait_before_retry(message, error, attempts)
+    async def _retries(
+        self, value: Any, message: Message, error: Exception | None
+    ) -> tuple[Any, Exception | None, int]:
+        """Calls the handler until it returns or the retry budget is spent.
+
+        ``error`` is the first try's, when that try was made already. Returns the result,
+        the last error (``None`` on success) and the number of attempts.
+        """
+        attempts = 0 if error is None else 1
+        while error is None or attempts < self._policy.retry.attempts:
+            if error is not None:
+                await self._wait_before_retry(message, error, attempts)
             attempts += 1
             try:
-                result = await self._invoke(value, message)
+                return await self._invoke(value, message), None, attempts
             except Exception as next_error:
                 error = next_error
-                continue
-            if result is not None and self._targets:
-                self._add_outputs_or_fail(message, result, attempts, outcome)
-            return
-        self._fail(message, error, attempts, outcome)
+        return None, error, attempts
 
     def _add_outputs_or_fail(
         self, message: Message, result: Any, attempts: int, outcome: Outcome
@@ -193,27 +198,18 @@ class Dispatcher:
                 self._fail(message, self._decode_error(message, error), 1, outcome)
         if not good:
             return
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                result = await self._invoke(values, good[-1])
-            except Exception as error:
-                if attempts < self._policy.retry.attempts:
-                    await self._wait_before_retry(good[-1], error, attempts)
-                    continue
-                for message in good:
-                    self._fail(message, error, attempts, outcome)
-                return
-            results = result if isinstance(result, list) else [result]
-            try:
-                for item in results:
-                    if item is not None:
-                        self._add_outputs(item, None, outcome.outputs)
-            except EncodeError as error:
-                for message in good:
-                    self._fail(message, error, attempts, outcome)
+        result, failure, attempts = await self._retries(values, good[-1], None)
+        if failure is not None:
+            for message in good:
+                self._fail(message, failure, attempts, outcome)
             return
+        try:
+            for item in result if isinstance(result, list) else [result]:
+                if item is not None:
+                    self._add_outputs(item, None, outcome.outputs)
+        except EncodeError as error:
+            for message in good:
+                self._fail(message, error, attempts, outcome)
 
     async def _invoke(self, value: Any, message: Message) -> Any:
         if self._injectors:
