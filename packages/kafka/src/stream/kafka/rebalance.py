@@ -51,7 +51,7 @@ class Committer:
         consumer: The subscription's ``AIOKafkaConsumer``, once it is connected.
     """
 
-    __slots__ = ("_enabled", "_last", "_lock", "_name", "_tracker", "consumer")
+    __slots__ = ("_enabled", "_last", "_lock", "_name", "_tracker", "consumer", "finished")
 
     def __init__(self, tracker: OffsetTracker[Any], name: str, *, enabled: bool = True) -> None:
         self.consumer: Any = None
@@ -62,6 +62,8 @@ class Committer:
         # order and move its committed offset back.
         self._lock = anyio.Lock()
         self._last = time.monotonic()
+        # Units of work finished since the last commit: the acker counts them.
+        self.finished = 0
 
     def seconds_until_due(self) -> float:
         """How long until the commit interval since the last commit has passed."""
@@ -76,6 +78,7 @@ class Committer:
         """Commits every offset the tracker has ready; a failed commit is retried later."""
         async with self._lock:
             self._last = time.monotonic()
+            self.finished = 0
             offsets = self._tracker.take()
             if not offsets or not self._enabled or self.consumer is None:
                 return
