@@ -263,4 +263,4 @@ async def test_an_output_too_large_for_the_broker_is_dead_lettered_and_consuming
     assert [Reading.model_validate_json(m.value or b"").seq for m in outputs] == [1]
     assert Reading.model_validate_json(letter.value or b"").seq == 0
     assert letter.header("stream.error.type") == b"stream.core.errors.EncodeError"
-    assert b"more than the 1048576 bytes" in (letter.header("stream.error.message") or b"")
+    assert b"over the 1048576 bytes" in (letter.header("stream.error.message") or b"")

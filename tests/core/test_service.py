@@ -337,3 +337,18 @@ async def test_an_output_that_cannot_be_serialized_is_dead_lettered() -> None:
         [letter] = records(service, "in.dlq")
         assert letter.header("stream.error.type") == b"stream.core.errors.EncodeError"
         assert sent(service, "out") == []
+
+
+async def test_an_outputs_key_counts_towards_the_size_limit() -> None:
+    class S(Service):
+        @produce("out", key=lambda out: "k" * 400)
+        @consume("in")
+        async def handle(self, msg: Reading) -> Reading:
+            return msg
+
+    broker = MemoryBroker(raise_handler_errors=False, max_message_bytes=300)
+    async with TestBroker(S(), broker=broker) as service:
+        await service.publish(Reading(data=1), "in")
+        assert sent(service, "out") == []
+        [letter] = records(service, "in.dlq")
+        assert letter.header("stream.error.type") == b"stream.core.errors.EncodeError"

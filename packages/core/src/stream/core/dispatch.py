@@ -120,6 +120,10 @@ class Dispatcher:
         self._plain_call = not self._injectors and self._policy.timeout is None
         self._single_target = self._targets[0] if len(self._targets) == 1 else None
         self._max_output_bytes = max_output_bytes
+        # Framing plus the largest fixed headers of any target, counted once at start.
+        self._fixed_output_bytes = _FRAMING_BYTES + max(
+            (sum(len(n) + len(v) for n, v in t.headers) for t in self._targets), default=0
+        )
         self._wait_backoff = wait_backoff
 
     async def __call__(self, messages: Sequence[Message], /) -> Outcome:
@@ -176,16 +180,10 @@ class Dispatcher:
         self, message: Message, result: Any, attempts: int, outcome: Outcome
     ) -> None:
         try:
-            value = self._encode(result)
+            outcome.outputs.extend(self._outputs(result, message.key))
         except EncodeError as error:
             # Encoding is deterministic: retrying cannot help, so dead-letter now.
             self._fail(message, error, attempts, outcome)
-            return
-        key = message.key
-        if self._single_target is not None:
-            outcome.outputs.append(self._single_target.message(value, result, key))
-        else:
-            outcome.outputs.extend(target.message(value, result, key) for target in self._targets)
 
     async def _handle_batch(self, messages: Sequence[Message], outcome: Outcome) -> None:
         good: list[Message] = []
@@ -206,7 +204,7 @@ class Dispatcher:
         try:
             for item in result if isinstance(result, list) else [result]:
                 if item is not None:
-                    self._add_outputs(item, None, outcome.outputs)
+                    outcome.outputs.extend(self._outputs(item, None))
         except EncodeError as error:
             for message in good:
                 self._fail(message, error, attempts, outcome)
@@ -225,22 +223,26 @@ class Dispatcher:
         with anyio.fail_after(self._policy.timeout):
             return await call
 
-    def _encode(self, result: Any) -> bytes | None:
+    def _outputs(self, result: Any, source_key: bytes | None) -> list[OutgoingMessage]:
+        """The messages sending ``result`` to every target; ``EncodeError`` if one cannot be."""
         value = encode_value(result)
+        if self._single_target is not None:
+            outputs = [self._single_target.message(value, result, source_key)]
+        else:
+            outputs = [target.message(value, result, source_key) for target in self._targets]
         limit = self._max_output_bytes
-        if limit is not None and value is not None and len(value) + _FRAMING_BYTES > limit:
-            raise EncodeError(
-                f"{self._name}: its output is {len(value)} bytes, more than the "
-                f"{limit} bytes the broker takes in one message; send less per message "
-                "or raise the limit (producer max_request_size and broker message.max.bytes)"
-            )
-        return value
-
-    def _add_outputs(
-        self, result: Any, source_key: bytes | None, outputs: list[OutgoingMessage]
-    ) -> None:
-        value = self._encode(result)
-        outputs.extend(target.message(value, result, source_key) for target in self._targets)
+        if limit is not None:
+            # Key and headers count too: the transport's own check refuses the whole
+            # record, and there it would stop the subscription instead of dead-lettering.
+            base = len(value or b"") + self._fixed_output_bytes
+            for output in outputs:
+                if base + len(output.key or b"") > limit:
+                    raise EncodeError(
+                        f"{self._name}: its output to {output.topic} is over the {limit} "
+                        "bytes the broker takes in one message; send less per message or "
+                        "raise the limit (producer max_request_size, broker message.max.bytes)"
+                    )
+        return outputs
 
     async def _wait_before_retry(self, message: Message, error: Exception, attempts: int) -> None:
         delay = self._policy.retry.delay(attempts)
