@@ -197,11 +197,17 @@ class TransactionalSubscriber(Subscriber):
     ) -> None:
         await sender.begin()
         deliveries = await sender.send_all(outputs) if outputs else []
-        # Sent while the outputs are on the wire: the coordinator takes one at a time.
-        await sender.send_offsets({tp: end}, self.subscription.group_id)
-        for delivery in deliveries:
-            # aiokafka would commit a transaction that lost a failed batch: check first.
-            await delivery.wait()
+        try:
+            # Sent while the outputs are on the wire: the coordinator takes one at a time.
+            await sender.send_offsets({tp: end}, self.subscription.group_id)
+            for delivery in deliveries:
+                # aiokafka would commit a transaction that lost a failed batch: check first.
+                await delivery.wait()
+        except BaseException:
+            # A fenced or failed transaction fails its batches too; nobody waits for them.
+            for delivery in deliveries:
+                delivery.abandon()
+            raise
         await sender.commit()
 
 

@@ -49,6 +49,11 @@ class Delivery:
         future = self.future
         return future.done() and not future.cancelled() and future.exception() is None
 
+    def abandon(self) -> None:
+        """Marks its outcome as seen, for a delivery nobody will wait for any more (its
+        transaction failed); asyncio would otherwise report the error it ends with."""
+        self.future.add_done_callback(_mark_seen)
+
     async def wait(self) -> None:
         """Waits for the ack; a broker's size refusal becomes ``MessageTooLargeError``."""
         try:
@@ -204,3 +209,8 @@ async def ping(client: Any, client_kwargs: dict[str, Any], timeout: float) -> bo
             with anyio.CancelScope(shield=True):
                 await own.close()
     return True
+
+
+def _mark_seen(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
