@@ -13,13 +13,15 @@ from stream.core import (
     Logger,
     Message,
     OutgoingMessage,
+    consume,
+    produce,
+)
+from stream.core.transport import (
     RecordHandler,
     ServerDescription,
     Subscription,
     Transport,
     TransportDescription,
-    consume,
-    produce,
 )
 from tests.asyncapi import models_a, models_b
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from demo.app import Service as Demo
 from stream import core
 from stream.asyncapi import asyncapi_document, describe, to_json, to_yaml
-from stream.asyncapi.distribution import version_of_module
-from stream.core import BindError, ServerDescription, TransportDescription, consume, produce
+from stream.asyncapi._distribution import version_of_module
+from stream.core import BindError, consume, produce
+from stream.core.transport import ServerDescription, TransportDescription
 from stream.testing import MemoryBroker
 from tests.asyncapi import models_a, models_b
 from tests.asyncapi.services import Auditor, DescribedTransport, Everything

@@ -13,7 +13,8 @@ from typing import Protocol
 
 import anyio
 
-from stream.core import Message, Service, Transport
+from stream.core import Message, Service
+from stream.core.transport import Transport
 from stream.testing import MemoryBroker
 
 __all__ = ("Backend", "KafkaBackend", "MemoryBackend")

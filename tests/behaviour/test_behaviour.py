@@ -262,5 +262,5 @@ async def test_an_output_too_large_for_the_broker_is_dead_lettered_and_consuming
         [letter] = await backend.read(f"{source}.dlq", 1)
     assert [Reading.model_validate_json(m.value or b"").seq for m in outputs] == [1]
     assert Reading.model_validate_json(letter.value or b"").seq == 0
-    assert letter.header("stream.error.type") == b"stream.core.errors.EncodeError"
+    assert letter.header("stream.error.type") == b"stream.core.EncodeError"
     assert b"over the 1048576 bytes" in (letter.header("stream.error.message") or b"")

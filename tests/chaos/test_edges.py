@@ -115,7 +115,7 @@ async def test_an_output_that_cannot_be_serialized_is_dead_lettered(
         (output,) = await kafka.read(target, 1)
         await kafka.wait_committed(group, source, [2])
     headers = dict(letter.headers)
-    assert headers["stream.error.type"] == b"stream.core.errors.EncodeError"
+    assert headers["stream.error.type"] == b"stream.core.EncodeError"
     assert b"cannot encode a Loose" in headers["stream.error.message"]
     assert headers["stream.attempts"] == b"1"  # encoding is not retried: it cannot change
     assert json.loads(output.value) == {"value": 2.0}

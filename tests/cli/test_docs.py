@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from stream.cli.app import app
+from stream.cli._app import app
 from tests.cli.conftest import StartStream, WriteModule
 from tests.cli.helpers import run_stream
 

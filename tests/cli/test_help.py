@@ -10,7 +10,7 @@ from importlib import metadata
 import pytest
 from typer.testing import CliRunner
 
-from stream.cli.app import app
+from stream.cli._app import app
 from stream.cli.main import main
 from tests.cli.helpers import run_stream
 
@@ -154,4 +154,4 @@ def test_version_imports_neither_typer_nor_any_stream_package() -> None:
 
 
 def test_the_app_imports_only_typer_until_a_command_runs() -> None:
-    assert imported_by("import stream.cli.app") == {"typer"}
+    assert imported_by("import stream.cli._app") == {"typer"}

@@ -6,8 +6,8 @@ import pytest
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from stream.cli.errors import CliError
-from stream.cli.settings import apply_settings, parse_setting_args, settings_model
+from stream.cli._errors import CliError
+from stream.cli._settings import apply_settings, parse_setting_args, settings_model
 from stream.core import Service
 
 

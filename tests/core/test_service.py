@@ -301,11 +301,12 @@ async def test_run_ends_when_the_transport_fails() -> None:
 
 
 async def test_a_refused_subscription_leaves_nothing_subscribed() -> None:
-    from stream.core import BindError, Subscription
+    from stream.core import BindError
+    from stream.core.transport import Subscription
 
     class Picky(MemoryBroker):
         def subscribe(self, subscription: Subscription, handler: object) -> None:  # type: ignore[override]
-            if subscription.topics == ("refused",):
+            if subscription.options.topics == ("refused",):
                 raise BindError("refused")
             super().subscribe(subscription, handler)  # type: ignore[arg-type]
 
@@ -335,7 +336,7 @@ async def test_an_output_that_cannot_be_serialized_is_dead_lettered() -> None:
     async with TestBroker(S(), broker=MemoryBroker(raise_handler_errors=False)) as service:
         await service.publish(Reading(data=1), "in")
         [letter] = records(service, "in.dlq")
-        assert letter.header("stream.error.type") == b"stream.core.errors.EncodeError"
+        assert letter.header("stream.error.type") == b"stream.core.EncodeError"
         assert sent(service, "out") == []
 
 
@@ -351,4 +352,4 @@ async def test_an_outputs_key_counts_towards_the_size_limit() -> None:
         await service.publish(Reading(data=1), "in")
         assert sent(service, "out") == []
         [letter] = records(service, "in.dlq")
-        assert letter.header("stream.error.type") == b"stream.core.errors.EncodeError"
+        assert letter.header("stream.error.type") == b"stream.core.EncodeError"

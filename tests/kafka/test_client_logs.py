@@ -5,7 +5,7 @@ import logging
 import pytest
 from aiokafka.errors import GroupCoordinatorNotAvailableError, KafkaConnectionError
 
-from stream.kafka.client_logs import quiet_transient_client_errors
+from stream.kafka._client_logs import quiet_transient_client_errors
 
 
 @pytest.fixture(autouse=True)

@@ -22,14 +22,14 @@ from stream.core import (
     OutgoingMessage,
     Retry,
     Service,
-    Subscription,
     consume,
     produce,
 )
+from stream.core.transport import ConsumeOptions, Subscription
 from stream.kafka import ConsumerOptions, KafkaBroker, ProducerOptions, SubscriptionFailedError
-from stream.kafka.options import consumer_kwargs, producer_kwargs
-from stream.kafka.sender import Sender
-from stream.kafka.transactions import TransactionalSender, transactional_id
+from stream.kafka._options import consumer_kwargs, producer_kwargs
+from stream.kafka._sender import Sender
+from stream.kafka._transactions import TransactionalSender, transactional_id
 
 if TYPE_CHECKING:
     from .conftest import Kafka
@@ -90,21 +90,8 @@ def data_of(records: list[Any]) -> list[float]:
 
 
 def _subscription(**overrides: Any) -> Subscription:
-    fields: dict[str, Any] = {
-        "name": "Svc.on_reading",
-        "topics": ("in",),
-        "pattern": None,
-        "group_id": "g",
-        "partitions": None,
-        "auto_offset_reset": "earliest",
-        "batch": False,
-        "max_records": 500,
-        "max_wait": 0.1,
-        "concurrency": 1,
-        "delivery": EXACTLY_ONCE,
-        **overrides,
-    }
-    return Subscription(**fields)
+    options = ConsumeOptions(topics=("in",), delivery=EXACTLY_ONCE, **overrides)
+    return Subscription(name="Svc.on_reading", group_id="g", options=options)
 
 
 @pytest.fixture

@@ -8,14 +8,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from stream.core import (
-    BindError,
-    NotRunningError,
-    OutgoingMessage,
-    ServerDescription,
-    Service,
-    consume,
-)
+from stream.core import BindError, NotRunningError, OutgoingMessage, Service, consume
+from stream.core.transport import ServerDescription
 from stream.kafka import (
     TLS,
     ConsumerOptions,
@@ -25,8 +19,8 @@ from stream.kafka import (
     SASLScram256,
     SASLScram512,
 )
-from stream.kafka.options import producer_kwargs
-from stream.kafka.security import security_kwargs
+from stream.kafka._options import producer_kwargs
+from stream.kafka._security import security_kwargs
 
 
 class Reading(BaseModel):

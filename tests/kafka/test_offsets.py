@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from stream.kafka.offsets import OffsetTracker
+from stream.kafka._offsets import OffsetTracker
 
 
 def test_a_chunk_commits_once_all_its_units_finished() -> None:

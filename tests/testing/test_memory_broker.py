@@ -134,4 +134,4 @@ async def test_retries_keep_their_count_but_skip_the_backoff_unless_asked() -> N
     assert time.monotonic() - started < 1.0  # the 1 s + 2 s of backoff were not waited
 
     waiting = MemoryBroker(raise_handler_errors=False, wait_retry_backoff=True)
-    assert waiting.waits_retry_backoff is True
+    assert waiting.wait_retry_backoff is True

@@ -1,1 +1,1 @@
-"""The seed's example, as a runnable stream service."""
+"""The demo: a stream service that adds one to every reading."""

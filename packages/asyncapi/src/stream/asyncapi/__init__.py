@@ -8,9 +8,9 @@ Example:
     >>> Path("docs.html").write_text(render_html(document))
 """
 
-from stream.asyncapi.build import describe
-from stream.asyncapi.document import DEFAULT_VERSION, VERSIONS, asyncapi_document, render
-from stream.asyncapi.model import (
+from stream.asyncapi._build import describe
+from stream.asyncapi._document import DEFAULT_VERSION, VERSIONS, asyncapi_document, render
+from stream.asyncapi._model import (
     Api,
     ChannelModel,
     KeyModel,
@@ -19,9 +19,9 @@ from stream.asyncapi.model import (
     ServerModel,
     ServiceModel,
 )
-from stream.asyncapi.output import to_json, to_yaml
-from stream.asyncapi.page import render_html
-from stream.asyncapi.serve import DocsServer, make_server, serve
+from stream.asyncapi._output import to_json, to_yaml
+from stream.asyncapi._page import render_html
+from stream.asyncapi._serve import DocsServer, make_server, serve
 
 __all__ = (
     "DEFAULT_VERSION",

@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments == ["--version"]:
-        from stream.cli.version import version_text
+        from stream.cli._version import version_text
 
         print(version_text())
         return 0
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_app(arguments: list[str]) -> int:
     import typer
 
-    from stream.cli.app import app
+    from stream.cli._app import app
 
     try:
         result = app(args=arguments, prog_name="stream", standalone_mode=False)
@@ -56,7 +56,7 @@ def _run_app(arguments: list[str]) -> int:
 def _report(error: BaseException) -> int:
     import logging
 
-    from stream.cli.errors import CliError
+    from stream.cli._errors import CliError
 
     leaf = _single(error)
     if isinstance(leaf, SystemExit):

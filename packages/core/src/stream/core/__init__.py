@@ -1,9 +1,15 @@
-"""stream's core: services, handlers, delivery policies and the ``Transport`` interface."""
+"""stream's core: what a service author writes with.
 
-from stream.core.binding import HandlerSpec
-from stream.core.decorators import consume, produce
-from stream.core.delivery import DeadLetter, DeliveryPolicy, Guarantee, Retry
-from stream.core.errors import (
+Subclass :class:`Service`, mark async methods with :func:`consume` and :func:`produce`,
+and set a delivery policy where the default (at-least-once, three tries, then the
+``<topic>.dlq`` dead-letter topic) does not fit. Whoever writes a transport or a tool
+that reads services uses :mod:`stream.core.transport`; every other module of this
+package is private.
+"""
+
+from stream.core._decorators import consume, produce
+from stream.core._delivery import DeadLetter, DeliveryPolicy, Guarantee, Retry
+from stream.core._errors import (
     BindError,
     DecodeError,
     EncodeError,
@@ -11,49 +17,29 @@ from stream.core.errors import (
     NotRunningError,
     StreamError,
 )
-from stream.core.injection import Logger
-from stream.core.messages import HeadersInput, Message, OutgoingMessage, TopicPartition
-from stream.core.options import ConsumeOptions, ProduceOptions
-from stream.core.publisher import Publisher, outgoing
-from stream.core.service import Service
-from stream.core.transport import (
-    Failure,
-    Outcome,
-    RecordHandler,
-    ServerDescription,
-    Subscription,
-    Transport,
-    TransportDescription,
-)
+from stream.core._injection import Logger
+from stream.core._messages import HeadersInput, Message, OutgoingMessage, TopicPartition
+from stream.core._publisher import Publisher, outgoing
+from stream.core._service import Service
 
 __all__ = (
     "BindError",
-    "ConsumeOptions",
     "DeadLetter",
     "DecodeError",
     "DeliveryPolicy",
     "EncodeError",
-    "Failure",
     "Guarantee",
-    "HandlerSpec",
     "HeadersInput",
     "HookError",
     "Logger",
     "Message",
     "NotRunningError",
-    "Outcome",
     "OutgoingMessage",
-    "ProduceOptions",
     "Publisher",
-    "RecordHandler",
     "Retry",
-    "ServerDescription",
     "Service",
     "StreamError",
-    "Subscription",
     "TopicPartition",
-    "Transport",
-    "TransportDescription",
     "consume",
     "outgoing",
     "produce",

@@ -1,36 +1,58 @@
-"""The public ``Transport`` interface: what a broker must do for a service.
+"""The public interface between services and brokers: what a transport implements.
 
-Both the Kafka broker (``stream.kafka.KafkaBroker``) and the in-memory broker
-(``stream.testing.MemoryBroker``) implement it; a third-party transport implements it
-the same way and needs nothing else from stream's internals.
+Service authors need nothing from here; ``stream.core`` is their face. This module is
+for whoever writes a transport (the Kafka broker and the in-memory broker both import
+only this) or a tool that reads services (AsyncAPI, the CLI).
 
-The split of work: the transport fetches, hands messages to the service's handler in
-order per partition, sends the outputs the handler returns, and commits offsets as the
-subscription's delivery guarantee says. The core decodes, validates, calls the user's
-method, retries, and builds outputs and dead-letter messages.
+The split of work: the transport fetches, hands messages to the subscription's
+:class:`RecordHandler` in order per partition, sends the outputs it returns, and commits
+offsets as the subscription's delivery guarantee says. The core decodes, validates, calls
+the user's method, retries, and builds outputs and dead-letter messages.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
 
-from stream.core.delivery import DeliveryPolicy
-from stream.core.messages import Message, OutgoingMessage
+from stream.core._messages import DeadLetterMessage, HeaderItems, Message, OutgoingMessage
+from stream.core._options import ConsumeOptions, KeySource, ProduceOptions
+from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
 
 __all__ = (
-    "Failure",
-    "Outcome",
+    "ConsumeOptions",
+    "ConsumerSpec",
+    "DeadLetterMessage",
+    "HandlerCall",
+    "HandlerSpec",
+    "HandlerWrapper",
+    "HeaderItems",
+    "KeySource",
+    "Message",
+    "OutgoingMessage",
+    "ProduceOptions",
+    "ProducerSpec",
     "RecordHandler",
     "ServerDescription",
+    "Sleep",
     "Subscription",
     "Transport",
     "TransportDescription",
 )
+
+Sleep = Callable[[float], Awaitable[None]]
+"""Waits a number of seconds (``anyio.sleep`` and anything shaped like it)."""
+
+HandlerCall = Callable[..., Awaitable[Any]]
+"""A handler as a run calls it: the service's bound method, or a wrapper of it."""
+
+HandlerWrapper = Callable[[HandlerSpec, HandlerCall], HandlerCall]
+"""Given to ``Service.start(wrap=...)``: takes a handler's spec and its bound method and
+returns what the run calls instead (and what ``service.<handler>`` is meanwhile)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -39,65 +61,34 @@ class Subscription:
 
     Attributes:
         name: ``"<Service>.<method>"``, for logs and errors.
-        topics: Topics to read (empty when ``pattern`` is set).
-        pattern: A regular expression of topic names, or ``None``.
-        group_id: The consumer group.
-        partitions: Manual assignment of these partitions of ``topics``, or ``None``.
-        auto_offset_reset: Where a new group starts: ``"earliest"`` or ``"latest"``.
-        batch: Whether the handler takes a list at a time.
-        max_records: The most messages handed over in one call.
-        max_wait: Seconds to wait to fill a batch.
-        concurrency: How many partitions or keys may be in a handler at once.
-        delivery: Retry, dead-letter and commit policy.
-        transport_options: Transport-specific options, validated by the transport.
+        group_id: The consumer group (``options.group_id``, or the one derived from it).
+        options: What ``@consume`` recorded: topics or pattern, partitions, batching,
+            concurrency, the delivery policy and transport-specific options.
     """
 
     name: str
-    topics: tuple[str, ...]
-    pattern: str | None
     group_id: str
-    partitions: tuple[int, ...] | None
-    auto_offset_reset: str
-    batch: bool
-    max_records: int
-    max_wait: float
-    concurrency: int
-    delivery: DeliveryPolicy
-    transport_options: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """A message whose handling failed and was dead-lettered (or halted the subscription)."""
-
-    message: Message
-    error: BaseException
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What handling some messages produced.
-
-    Attributes:
-        outputs: Messages to send, in order: results and dead-letter messages. The
-            transport commits the inputs only once every one is acknowledged.
-        failures: Messages that failed, for the transport to report; they are already
-            represented in ``outputs`` by their dead-letter messages.
-    """
-
-    outputs: list[OutgoingMessage]
-    failures: list[Failure]
+    options: ConsumeOptions
 
 
 class RecordHandler(Protocol):
     """What a transport calls with messages of one partition, in offset order."""
 
-    async def __call__(self, messages: Sequence[Message], /) -> Outcome:
-        """Handles ``messages`` one by one (or as one batch) and returns what to send.
+    async def __call__(self, messages: Sequence[Message], /) -> list[OutgoingMessage]:
+        """Handles ``messages`` one by one (or as one batch) and returns what to send:
+        results and, for messages that failed, :class:`DeadLetterMessage` copies.
 
+        The transport commits ``messages`` only once every output is acknowledged.
         Raises only when the subscription must stop (a failure with no dead-letter
         topic, or cancellation); then nothing of ``messages`` may be committed.
+        """
+        ...
+
+    def use_retry_sleep(self, sleep: Sleep) -> None:
+        """Waits with ``sleep`` between retries instead of ``anyio.sleep``.
+
+        A test transport passes one that does not wait, so a test sees every attempt
+        and the dead letter without the seconds of backoff.
         """
         ...
 
@@ -169,24 +160,16 @@ class Transport(ABC):
     def describe(self) -> TransportDescription:
         """What this transport is, for documentation."""
 
-    @property
-    def max_message_bytes(self) -> int | None:
-        """The largest message this transport can send, when it knows (``None``: no limit).
+    def refusal(self, message: OutgoingMessage) -> str | None:
+        """Why this transport could never send ``message`` (e.g. it is too large), or
+        ``None`` when it can.
 
-        The core checks each handler output against it, so an output too large is
-        dead-lettered with its input (an ``EncodeError``) instead of failing in the
-        transport, where it would stop the subscription.
+        The core asks it of every handler output before handing the outputs back, so
+        that such an output is dead-lettered with its input instead of failing in the
+        transport, where it would stop the subscription. Only the transport knows its
+        framing and limits; the default refuses nothing.
         """
         return None
-
-    @property
-    def waits_retry_backoff(self) -> bool:
-        """Whether a retried handler waits its backoff first (``True``).
-
-        The in-memory broker says ``False`` by default: a test still sees every attempt and
-        the dead letter, but not the seconds of waiting, so a suite stays fast.
-        """
-        return True
 
     async def wait_failed(self) -> BaseException:
         """Returns the error once a subscription has stopped on its own (a failure with

@@ -6,10 +6,10 @@ starts a real Kafka (KRaft) broker from Maven Central jars, without Docker.
 
 from typing import TYPE_CHECKING, Any
 
-from stream.kafka.broker import KafkaBroker
-from stream.kafka.errors import KafkaTransportError, MessageTooLargeError, SubscriptionFailedError
-from stream.kafka.options import ConsumerOptions, ProducerOptions
-from stream.kafka.security import TLS, SASLPlain, SASLScram256, SASLScram512, Security
+from stream.kafka._broker import KafkaBroker
+from stream.kafka._errors import KafkaTransportError, MessageTooLargeError, SubscriptionFailedError
+from stream.kafka._options import ConsumerOptions, ProducerOptions
+from stream.kafka._security import TLS, SASLPlain, SASLScram256, SASLScram512, Security
 
 if TYPE_CHECKING:
     from stream.kafka.launcher import LauncherError, LocalKafka, LocalKafkaConfig

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from stream.testing.memory import MemoryBroker
+from stream.testing._memory import MemoryBroker
 
 __all__ = ("kafka_bootstrap", "memory_broker", "pytest_configure")
 

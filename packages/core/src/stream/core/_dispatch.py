@@ -1,0 +1,301 @@
+"""The per-message path: decode, validate, call the handler, retry, build outputs.
+
+A ``Dispatcher`` is built once per handler when its service starts; everything it
+needs per message (the decoder, the injectors, the output targets) is ready by then.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from stream.core._codec import encode_headers, encode_key, encode_value
+from stream.core._delivery import DeliveryPolicy
+from stream.core._errors import DecodeError, EncodeError
+from stream.core._messages import DeadLetterMessage, HeaderItems, Message, OutgoingMessage
+from stream.core._options import ProduceOptions
+from stream.core._specs import ConsumerSpec
+from stream.core.transport import Sleep
+
+__all__ = ("Dispatcher", "Injector", "OutputTarget", "Refusal", "dead_letter")
+
+Injector = Callable[[Message], Any]
+"""Gives one injected argument for a received message (may return an awaitable)."""
+
+Refusal = Callable[[OutgoingMessage], str | None]
+"""The transport's verdict on an output: why it could never be sent, or ``None``."""
+
+_ERROR_TEXT_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class OutputTarget:
+    """One ``@produce`` of a handler, with its headers encoded once."""
+
+    topic: str
+    key: Callable[[Any], Any] | None
+    partition: int | None
+    headers: HeaderItems
+
+    @classmethod
+    def from_options(cls, options: ProduceOptions) -> OutputTarget:
+        """Prepares ``options`` for the hot path."""
+        key = options.key
+        key_of: Callable[[Any], Any] | None
+        if key is None:
+            key_of = None
+        elif isinstance(key, str):
+            field_name = key
+
+            def key_of(result: Any) -> Any:
+                return getattr(result, field_name)
+        else:
+            key_of = key
+        return cls(options.topic, key_of, options.partition, encode_headers(options.headers))
+
+    def message(
+        self, value: bytes | None, result: Any, source_key: bytes | None
+    ) -> OutgoingMessage:
+        """The message sending ``result`` (already encoded as ``value``) here."""
+        key = source_key if self.key is None else encode_key(self.key(result))
+        return OutgoingMessage(self.topic, value, key, self.headers, self.partition)
+
+
+def dead_letter(
+    message: Message, error: BaseException, attempts: int, handler: str, policy: DeliveryPolicy
+) -> DeadLetterMessage:
+    """The dead-letter copy of ``message``: its key, value and headers, plus why it failed."""
+    assert policy.dead_letter is not None
+    reason: HeaderItems = (
+        ("stream.error.type", _error_type(error).encode()),
+        ("stream.error.message", str(error)[:_ERROR_TEXT_LIMIT].encode()),
+        ("stream.source.topic", message.topic.encode()),
+        ("stream.source.partition", str(message.partition).encode()),
+        ("stream.source.offset", str(message.offset).encode()),
+        ("stream.handler", handler.encode()),
+        ("stream.attempts", str(attempts).encode()),
+    )
+    return DeadLetterMessage(
+        topic=policy.dead_letter.topic_for(message.topic),
+        value=message.value,
+        key=message.key,
+        headers=message.headers + reason,
+        error=error,
+        attempts=attempts,
+    )
+
+
+def _error_type(error: BaseException) -> str:
+    # A decode error's interesting type is its cause's (e.g. pydantic's ValidationError).
+    shown = error.__cause__ if isinstance(error, DecodeError) and error.__cause__ else error
+    module = type(shown).__module__
+    if module.startswith("stream."):
+        # Our errors by the path users import them from: stream.core._errors -> stream.core.
+        module = module.split("._", 1)[0]
+    return f"{module}.{type(shown).__qualname__}"
+
+
+class Dispatcher:
+    """Runs one handler over messages of one partition, in order (a ``RecordHandler``).
+
+    Args:
+        spec: The handler.
+        call: What to call with the body and the injected arguments: the service's
+            method, or what ``Service.start(wrap=...)`` made of it.
+        injectors: How each injected parameter is filled.
+        logger: The service's logger.
+        refusal: The transport's verdict on an output (see ``Transport.refusal``), or
+            ``None`` when it refuses nothing.
+    """
+
+    def __init__(
+        self,
+        spec: ConsumerSpec,
+        call: Callable[..., Awaitable[Any]],
+        injectors: Sequence[tuple[str, Injector]],
+        logger: logging.Logger,
+        *,
+        refusal: Refusal | None = None,
+    ) -> None:
+        self.spec = spec
+        self._call = call
+        self._injectors = tuple(injectors)
+        self._logger = logger
+        self._decode = spec.decode
+        self._batch = spec.options.batch
+        self._policy = spec.options.delivery
+        self._targets = tuple(OutputTarget.from_options(p) for p in spec.produces)
+        self._name = spec.qualname
+        self._plain_call = not self._injectors and self._policy.timeout is None
+        self._single_target = self._targets[0] if len(self._targets) == 1 else None
+        self._refusal = refusal
+        self._sleep: Sleep = anyio.sleep
+
+    def use_retry_sleep(self, sleep: Sleep) -> None:
+        """Waits with ``sleep`` between retries (a test transport's skips the wait)."""
+        self._sleep = sleep
+
+    async def __call__(self, messages: Sequence[Message], /) -> list[OutgoingMessage]:
+        """Handles ``messages`` and returns the outputs to send, dead letters included."""
+        outputs: list[OutgoingMessage] = []
+        if self._batch:
+            await self._handle_batch(messages, outputs)
+            return outputs
+        for message in messages:
+            try:
+                value = self._decode(message.value)
+            except Exception as error:
+                self._fail(message, self._decode_error(message, error), 1, outputs)
+                continue
+            await self._handle_one(message, value, outputs)
+        return outputs
+
+    async def _handle_one(
+        self, message: Message, value: Any, outputs: list[OutgoingMessage]
+    ) -> None:
+        # The first try is inlined: no retry loop, no extra coroutine, when all goes well.
+        attempts = 1
+        try:
+            if self._plain_call:
+                result = await self._call(value)
+            else:
+                result = await self._invoke(value, message)
+        except Exception as error:
+            result, failure, attempts = await self._retries(value, message, error)
+            if failure is not None:
+                self._fail(message, failure, attempts, outputs)
+                return
+        if result is not None and self._targets:
+            try:
+                outputs.extend(self._outputs(result, message.key))
+            except EncodeError as error:
+                # Encoding is deterministic: retrying cannot help, so dead-letter now.
+                self._fail(message, error, attempts, outputs)
+
+    async def _retries(
+        self, value: Any, message: Message, error: Exception | None
+    ) -> tuple[Any, Exception | None, int]:
+        """Calls the handler until it returns or the retry budget is spent.
+
+        ``error`` is the first try's, when that try was made already. Returns the result,
+        the last error (``None`` on success) and the number of attempts.
+        """
+        attempts = 0 if error is None else 1
+        while error is None or attempts < self._policy.retry.attempts:
+            if error is not None:
+                await self._wait_before_retry(message, error, attempts)
+            attempts += 1
+            try:
+                return await self._invoke(value, message), None, attempts
+            except Exception as next_error:
+                error = next_error
+        return None, error, attempts
+
+    async def _handle_batch(
+        self, messages: Sequence[Message], outputs: list[OutgoingMessage]
+    ) -> None:
+        good: list[Message] = []
+        values: list[Any] = []
+        for message in messages:
+            try:
+                values.append(self._decode(message.value))
+                good.append(message)
+            except Exception as error:
+                self._fail(message, self._decode_error(message, error), 1, outputs)
+        if not good:
+            return
+        result, failure, attempts = await self._retries(values, good[-1], None)
+        if failure is not None:
+            for message in good:
+                self._fail(message, failure, attempts, outputs)
+            return
+        results: list[OutgoingMessage] = []
+        try:
+            for item in result if isinstance(result, list) else [result]:
+                if item is not None:
+                    results.extend(self._outputs(item, None))
+        except EncodeError as error:
+            for message in good:
+                self._fail(message, error, attempts, outputs)
+            return
+        outputs.extend(results)
+
+    async def _invoke(self, value: Any, message: Message) -> Any:
+        if self._injectors:
+            kwargs = {}
+            for name, inject in self._injectors:
+                argument = inject(message)
+                kwargs[name] = await argument if inspect.isawaitable(argument) else argument
+            call = self._call(value, **kwargs)
+        else:
+            call = self._call(value)
+        if self._policy.timeout is None:
+            return await call
+        with anyio.fail_after(self._policy.timeout):
+            return await call
+
+    def _outputs(self, result: Any, source_key: bytes | None) -> list[OutgoingMessage]:
+        """The messages sending ``result`` to every target; ``EncodeError`` if one cannot be."""
+        value = encode_value(result)
+        if self._single_target is not None:
+            outputs = [self._single_target.message(value, result, source_key)]
+        else:
+            outputs = [target.message(value, result, source_key) for target in self._targets]
+        refusal = self._refusal
+        if refusal is not None:
+            for output in outputs:
+                reason = refusal(output)
+                if reason is not None:
+                    raise EncodeError(f"{self._name}: its output to {output.topic}: {reason}")
+        return outputs
+
+    async def _wait_before_retry(self, message: Message, error: Exception, attempts: int) -> None:
+        delay = self._policy.retry.delay(attempts)
+        if self._logger.isEnabledFor(logging.WARNING):
+            self._logger.warning(
+                "%s: %s[%d]@%d failed (attempt %d of %d), retrying in %.2fs: %r",
+                self._name,
+                message.topic,
+                message.partition,
+                message.offset,
+                attempts,
+                self._policy.retry.attempts,
+                delay,
+                error,
+            )
+        await self._sleep(delay)
+
+    def _decode_error(self, message: Message, error: Exception) -> DecodeError:
+        reason = "empty (tombstone) value" if message.value is None else str(error)
+        decode_error = DecodeError(
+            f"{self._name}: cannot decode {message.topic}[{message.partition}]@{message.offset}"
+            f" as {getattr(self.spec.message_type, '__name__', self.spec.message_type)}: {reason}"
+        )
+        decode_error.__cause__ = error
+        return decode_error
+
+    def _fail(
+        self, message: Message, error: Exception, attempts: int, outputs: list[OutgoingMessage]
+    ) -> None:
+        if self._policy.dead_letter is None:
+            # No dead-letter topic: stop here so nothing past this message is committed.
+            raise error
+        letter = dead_letter(message, error, attempts, self._name, self._policy)
+        self._logger.error(
+            "%s: %s[%d]@%d sent to dead-letter topic %s after %d attempt(s): %s: %s",
+            self._name,
+            message.topic,
+            message.partition,
+            message.offset,
+            letter.topic,
+            attempts,
+            type(error).__name__,
+            error,
+            exc_info=error if not isinstance(error, DecodeError | EncodeError) else None,
+        )
+        outputs.append(letter)

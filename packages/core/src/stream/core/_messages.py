@@ -1,0 +1,94 @@
+"""What travels: messages received from a transport and messages to send."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeAlias
+
+__all__ = (
+    "DeadLetterMessage",
+    "HeaderItems",
+    "HeadersInput",
+    "Message",
+    "OutgoingMessage",
+    "TopicPartition",
+)
+
+HeaderItems: TypeAlias = tuple[tuple[str, bytes], ...]
+"""Headers as Kafka keeps them: ordered pairs, a name may repeat."""
+
+HeadersInput: TypeAlias = Mapping[str, str | bytes] | HeaderItems
+"""What a user may pass as headers: a mapping, or the pairs themselves."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPartition:
+    """One partition of one topic."""
+
+    topic: str
+    partition: int
+
+
+# Message and OutgoingMessage are built once per message on the hot path, where a frozen
+# dataclass's __init__ costs twice a plain one's; treat them as read-only all the same.
+@dataclass(slots=True)
+class Message:
+    """A received message, as the transport delivered it.
+
+    Annotate a handler parameter with ``Message`` to receive it next to the
+    decoded body.
+
+    Attributes:
+        topic: The topic it was read from.
+        partition: The partition it was read from.
+        offset: Its offset within the partition.
+        key: The raw key, or ``None``.
+        value: The raw body, or ``None`` for a tombstone.
+        headers: The headers, in order.
+        timestamp: Milliseconds since the epoch, as the broker recorded it.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: HeaderItems = ()
+    timestamp: int = 0
+
+    def header(self, name: str) -> bytes | None:
+        """Returns the last value of the header ``name``, or ``None``."""
+        found = None
+        for header_name, value in self.headers:
+            if header_name == name:
+                found = value
+        return found
+
+
+@dataclass(slots=True)
+class OutgoingMessage:
+    """A message ready to send: body and key already encoded.
+
+    ``partition=None`` lets the transport choose from the key, as Kafka's
+    default partitioner does.
+    """
+
+    topic: str
+    value: bytes | None
+    key: bytes | None = None
+    headers: HeaderItems = ()
+    partition: int | None = None
+    timestamp: int | None = None
+
+
+@dataclass(slots=True)
+class DeadLetterMessage(OutgoingMessage):
+    """The dead-letter copy of a received message whose handling failed.
+
+    It is sent like any output; ``error`` and ``attempts`` say why, for a transport
+    that reports failures itself (the in-memory broker re-raises them in a test).
+    """
+
+    error: BaseException | None = None
+    attempts: int = 1

@@ -1,0 +1,77 @@
+"""Sending messages from anywhere in a service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from stream.core._codec import encode_headers, encode_key, encode_value
+from stream.core._messages import HeadersInput, OutgoingMessage
+
+if TYPE_CHECKING:
+    from stream.core.transport import Transport
+
+__all__ = ("Publisher", "outgoing")
+
+
+def outgoing(
+    value: object,
+    topic: str,
+    *,
+    key: object = None,
+    headers: HeadersInput | None = None,
+    partition: int | None = None,
+    timestamp: int | None = None,
+) -> OutgoingMessage:
+    """Encodes ``value`` (and its key and headers) into a message for ``topic``."""
+    return OutgoingMessage(
+        topic=topic,
+        value=encode_value(value),
+        key=encode_key(key),
+        headers=encode_headers(headers),
+        partition=partition,
+        timestamp=timestamp,
+    )
+
+
+class Publisher:
+    """Sends messages through the service's transport; each send waits for the broker's ack.
+
+    Annotate a handler parameter with ``Publisher`` to receive the service's one, or
+    call ``service.publish(...)``.
+    """
+
+    __slots__ = ("_transport",)
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def publish(
+        self,
+        value: object,
+        topic: str,
+        *,
+        key: object = None,
+        headers: HeadersInput | None = None,
+        partition: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        """Sends one message and waits until the broker acknowledged it.
+
+        Args:
+            value: The body: a pydantic model, a JSON-compatible value, ``str``,
+                ``bytes``, or ``None`` for a tombstone.
+            topic: Where it goes.
+            key: The key (``bytes``, or anything whose ``str`` is the key).
+            headers: A mapping, or ordered ``(name, value)`` pairs.
+            partition: A fixed partition; ``None`` lets the key choose.
+            timestamp: Milliseconds since the epoch; ``None`` lets the broker stamp it.
+        """
+        message = outgoing(
+            value, topic, key=key, headers=headers, partition=partition, timestamp=timestamp
+        )
+        await self._transport.publish(message)
+
+    async def publish_many(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Sends messages built with :func:`outgoing`, pipelined, and waits for every ack."""
+        await self._transport.publish_many(messages)

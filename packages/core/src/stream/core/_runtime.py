@@ -1,0 +1,88 @@
+"""Turning a service instance's handler specs into running parts, once per start."""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+from typing import Any
+
+from dependency_injector.wiring import ProvidersMap
+
+from stream.core._codec import encode_value
+from stream.core._dispatch import Dispatcher, Injector, OutputTarget
+from stream.core._errors import BindError
+from stream.core._injection import Injection
+from stream.core._publisher import Publisher
+from stream.core._specs import ConsumerSpec, ProducerSpec
+from stream.core.transport import HandlerCall, Subscription, Transport
+
+__all__ = ("build_dispatcher", "publishing_method", "subscription_for")
+
+
+def subscription_for(spec: ConsumerSpec) -> Subscription:
+    """What the transport needs to know about ``spec``'s subscription."""
+    return Subscription(name=spec.qualname, group_id=spec.group_id, options=spec.options)
+
+
+def build_dispatcher(
+    spec: ConsumerSpec,
+    call: HandlerCall,
+    container: object | None,
+    logger: logging.Logger,
+    publisher: Publisher,
+    transport: Transport,
+) -> Dispatcher:
+    """The dispatcher calling ``call`` for ``spec``; dependencies resolve against ``container``."""
+    injectors = [
+        (injection.name, _injector(spec, injection, container, logger, publisher))
+        for injection in spec.injections
+    ]
+    # Asked per output only when the transport has limits of its own to tell.
+    refuses = type(transport).refusal is not Transport.refusal
+    return Dispatcher(spec, call, injectors, logger, refusal=transport.refusal if refuses else None)
+
+
+def _injector(
+    spec: ConsumerSpec,
+    injection: Injection,
+    container: object | None,
+    logger: logging.Logger,
+    publisher: Publisher,
+) -> Injector:
+    if injection.kind == "message":
+        return lambda message: message
+    if injection.kind == "logger":
+        return lambda _message: logger
+    if injection.kind == "publisher":
+        return lambda _message: publisher
+    assert injection.marker is not None
+    where = f"{spec.qualname}: parameter `{injection.name}`"
+    if container is None:
+        raise BindError(
+            f"{where} asks for a dependency, but {spec.service} has no `container`; set "
+            f"`container = YourContainer()` on the class"
+        )
+    provider = ProvidersMap(container).resolve_provider(injection.marker.provider)
+    if provider is None:
+        # A DeclarativeContainer instance is a DynamicContainer; name the class the user wrote.
+        named = getattr(container, "declarative_parent", None) or type(container)
+        raise BindError(
+            f"{where}: {injection.marker.provider!r} is not a provider of "
+            f"{named.__name__}; name one of its providers in Provide[...]"
+        )
+    return lambda _message: provider()
+
+
+def publishing_method(spec: ProducerSpec, call: HandlerCall, publisher: Publisher) -> HandlerCall:
+    """Wraps a produce-only method so that calling it sends its result to its topics."""
+    targets = tuple(OutputTarget.from_options(p) for p in spec.produces)
+
+    @wraps(call)
+    async def call_and_publish(*args: Any, **kwargs: Any) -> Any:
+        result = await call(*args, **kwargs)
+        if result is not None:
+            value = encode_value(result)
+            await publisher.publish_many([t.message(value, result, None) for t in targets])
+        return result
+
+    return call_and_publish

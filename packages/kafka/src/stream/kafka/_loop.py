@@ -1,0 +1,141 @@
+"""What every consume loop of a subscription shares, whatever its guarantee.
+
+A loop owns one ``AIOKafkaConsumer``, the offsets in flight (:class:`OffsetTracker`),
+a :class:`Committer` and the :class:`RebalanceListener` that finishes and commits work
+before partitions move. It stops on request or on its first failure. The two loops
+(:class:`~stream.kafka._subscriber.Subscriber` for at-least-once and at-most-once,
+:class:`~stream.kafka._exactly_once.TransactionalSubscriber` for exactly-once) each add
+their own ``run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Collection
+from typing import Any
+
+import anyio
+
+from stream.core import Guarantee
+from stream.core.transport import Message, RecordHandler, Subscription
+from stream.kafka._consumer import open_consumer
+from stream.kafka._errors import SubscriptionFailedError
+from stream.kafka._offsets import OffsetTracker
+from stream.kafka._rebalance import Committer, RebalanceListener
+
+__all__ = ("ConsumeLoop", "messages_of")
+
+logger = logging.getLogger("stream.kafka")
+
+
+def messages_of(records: list[Any]) -> list[Message]:
+    """aiokafka's ``ConsumerRecord``s as the core's messages."""
+    return [
+        Message(r.topic, r.partition, r.offset, r.key, r.value, r.headers, r.timestamp)
+        for r in records
+    ]
+
+
+class ConsumeLoop(ABC):
+    """One subscription's consumer and the state every loop keeps around it.
+
+    Args:
+        subscription: What to consume and how.
+        handler: The core's handler for it.
+        rebalance_timeout: The longest a rebalance waits for work on revoked partitions.
+
+    Attributes:
+        failure: Why the subscription stopped on its own, or ``None``.
+    """
+
+    def __init__(
+        self, subscription: Subscription, handler: RecordHandler, *, rebalance_timeout: float
+    ) -> None:
+        self.subscription = subscription
+        self.failure: SubscriptionFailedError | None = None
+        self._handler = handler
+        self._commit_timeout = rebalance_timeout
+        self._tracker: OffsetTracker[Any] = OffsetTracker()
+        # Only at-least-once commits after handling: at-most-once commits before,
+        # exactly-once inside its transactions.
+        self._committer = Committer(
+            self._tracker,
+            subscription.name,
+            enabled=subscription.options.delivery.guarantee is Guarantee.AT_LEAST_ONCE,
+        )
+        self._listener = RebalanceListener(
+            subscription.name,
+            self._tracker,
+            self._committer,
+            rebalance_timeout,
+            after_assign=self._partitions_assigned,
+            after_revoke=self._partitions_revoked,
+        )
+        self._consumer: Any = None
+        self._stopping = False
+        self._fetch_scope: anyio.CancelScope | None = None
+        # getmany returns as soon as records are there; the timeout only bounds an idle
+        # wait, and a floor keeps max_wait=0 from spinning the event loop.
+        self._fetch_timeout_ms = max(10, math.ceil(subscription.options.max_wait * 1000))
+
+    async def start(self, client_kwargs: dict[str, Any], consumer_kwargs: dict[str, Any]) -> None:
+        """Creates the consumer, subscribes (or assigns) and connects (``BindError`` if refused)."""
+        self._consumer = await open_consumer(
+            self.subscription, client_kwargs, consumer_kwargs, self._listener
+        )
+        self._committer.consumer = self._consumer
+
+    @abstractmethod
+    async def run(self) -> None:
+        """Consumes until :meth:`request_stop` or a failure, then commits what finished."""
+
+    async def close(self) -> None:
+        """Leaves the group and disconnects (after :meth:`run` ended)."""
+        consumer, self._consumer = self._consumer, None
+        self._committer.consumer = None
+        if consumer is not None:
+            await consumer.stop()
+
+    def request_stop(self) -> None:
+        """Stops fetching; work already in a handler finishes and is committed."""
+        self._stopping = self._listener.stopping = True
+        if self._fetch_scope is not None:
+            self._fetch_scope.cancel()
+
+    async def _fetch(self) -> dict[Any, list[Any]] | None:
+        """The next records by partition (maybe none), or ``None`` once stopped or failed."""
+        try:
+            with anyio.CancelScope() as self._fetch_scope:
+                await self._before_fetch()
+                return dict(
+                    await self._consumer.getmany(
+                        timeout_ms=self._fetch_timeout_ms,
+                        max_records=self.subscription.options.max_records,
+                    )
+                )
+        except Exception as error:  # aiokafka retries what can be retried itself
+            self._fail(error)
+            return None
+        finally:
+            self._fetch_scope = None
+        return None  # stopped: the fetch was cancelled
+
+    async def _before_fetch(self) -> None:  # noqa: B027 (a hook; loops may add to it)
+        """Runs before each fetch, where a request to stop can still cancel it."""
+
+    async def _partitions_assigned(self, assigned: Collection[Any]) -> None:  # noqa: B027
+        """Runs at a rebalance once ``assigned`` are this member's."""
+
+    async def _partitions_revoked(self, revoked: Collection[Any]) -> None:  # noqa: B027
+        """Runs at a rebalance after the revoked partitions' work was waited for and
+        committed."""
+
+    def _fail(self, error: Exception) -> None:
+        if self.failure is None:
+            name = self.subscription.name
+            logger.error("%s: stopping the subscription: %r", name, error, exc_info=error)
+            self.failure = SubscriptionFailedError(name, error)
+            self.failure.__cause__ = error
+        self.request_stop()

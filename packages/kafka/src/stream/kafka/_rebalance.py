@@ -1,0 +1,176 @@
+"""Committing offsets, and giving partitions up at a rebalance without losing work."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Any
+
+import anyio
+from aiokafka import ConsumerRebalanceListener
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+)
+
+from stream.kafka._offsets import OffsetTracker
+
+__all__ = ("Committer", "RebalanceListener", "describe_partitions")
+
+logger = logging.getLogger("stream.kafka")
+
+_COMMIT_INTERVAL = 0.25
+"""Seconds between commits of a trickle of work (see the acker in ``_subscriber``)."""
+
+PartitionsHook = Callable[[Collection[Any]], Awaitable[None]]
+
+
+def describe_partitions(partitions: Collection[Any]) -> str:
+    """``"orders[0,1], payments[3]"`` for logs."""
+    by_topic: dict[str, list[int]] = {}
+    for tp in partitions:
+        by_topic.setdefault(tp.topic, []).append(tp.partition)
+    return (
+        ", ".join(
+            f"{topic}[{','.join(map(str, sorted(parts)))}]"
+            for topic, parts in sorted(by_topic.items())
+        )
+        or "none"
+    )
+
+
+class Committer:
+    """Commits explicit offsets of one consumer, one commit at a time, in order.
+
+    Args:
+        tracker: Where finished offsets wait to be committed.
+        name: The subscription's name, for logs.
+        enabled: ``False`` for at-most-once, which commits before handling instead.
+
+    Attributes:
+        consumer: The subscription's ``AIOKafkaConsumer``, once it is connected.
+    """
+
+    __slots__ = ("_enabled", "_last", "_lock", "_name", "_tracker", "consumer", "finished")
+
+    def __init__(self, tracker: OffsetTracker[Any], name: str, *, enabled: bool = True) -> None:
+        self.consumer: Any = None
+        self._tracker = tracker
+        self._name = name
+        self._enabled = enabled
+        # One commit at a time: two racing commits of one partition could land out of
+        # order and move its committed offset back.
+        self._lock = anyio.Lock()
+        self._last = time.monotonic()
+        # Units of work finished since the last commit: the acker counts them.
+        self.finished = 0
+
+    def seconds_until_due(self) -> float:
+        """How long until the commit interval since the last commit has passed."""
+        return max(0.0, _COMMIT_INTERVAL - (time.monotonic() - self._last))
+
+    async def commit_if_due(self) -> None:
+        """Commits if the last commit is older than the commit interval."""
+        if time.monotonic() - self._last >= _COMMIT_INTERVAL:
+            await self.commit()
+
+    async def commit(self) -> None:
+        """Commits every offset the tracker has ready; a failed commit is retried later."""
+        async with self._lock:
+            self._last = time.monotonic()
+            self.finished = 0
+            offsets = self._tracker.take()
+            if not offsets or not self._enabled or self.consumer is None:
+                return
+            assigned = self.consumer.assignment()
+            offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+            if not offsets:
+                return
+            try:
+                await self.consumer.commit(offsets)
+            except (CommitFailedError, IllegalStateError) as error:
+                # The partitions moved to another member, which reads from the last commit.
+                logger.warning(
+                    "%s: commit refused after a rebalance (%s); the new owner "
+                    "handles those records again",
+                    self._name,
+                    error,
+                )
+                return
+            except KafkaError as error:
+                logger.error("%s: commit failed, retrying with the next: %r", self._name, error)
+                self._tracker.restore(offsets)
+                return
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
+
+    async def commit_now(self, offsets: Mapping[Any, int]) -> None:
+        """Commits ``offsets`` at once (at-most-once, before handling); raises on failure."""
+        async with self._lock:
+            await self.consumer.commit(dict(offsets))
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
+
+
+def _describe_offsets(offsets: Mapping[Any, int]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]@{offset}" for tp, offset in offsets.items())
+
+
+class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Finishes and commits the work of partitions before the group takes them away.
+
+    Args:
+        name: The subscription's name, for logs.
+        tracker: The subscription's offsets in flight.
+        committer: The subscription's committer.
+        timeout: The longest to wait for in-flight work of revoked partitions.
+        after_assign: Runs once partitions are assigned.
+        after_revoke: Runs once revoked partitions' work was waited for and committed.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        tracker: OffsetTracker[Any],
+        committer: Committer,
+        timeout: float,
+        *,
+        after_assign: PartitionsHook,
+        after_revoke: PartitionsHook,
+    ) -> None:
+        self._after_assign = after_assign
+        self._after_revoke = after_revoke
+        self._name = name
+        self._tracker = tracker
+        self._committer = committer
+        self._timeout = timeout
+        self.stopping = False
+        self.epoch = 0
+        """Counts revocations: records fetched in an earlier epoch are not handed over."""
+
+    async def on_partitions_revoked(self, revoked: Collection[Any]) -> None:
+        """Waits (bounded) for the revoked partitions' work, commits it, forgets them."""
+        if not revoked:
+            return
+        self.epoch += 1
+        logger.info("%s: partitions revoked: %s", self._name, describe_partitions(revoked))
+        if not self.stopping:
+            with anyio.move_on_after(self._timeout) as scope:
+                await self._tracker.wait_idle(revoked)
+            if scope.cancelled_caught:
+                logger.warning(
+                    "%s: work on revoked partitions still running after %.0fs; its records "
+                    "will be handled again by their new owner",
+                    self._name,
+                    self._timeout,
+                )
+        await self._committer.commit()
+        self._tracker.forget(revoked)
+        await self._after_revoke(revoked)
+
+    async def on_partitions_assigned(self, assigned: Collection[Any]) -> None:
+        """Logs the new assignment."""
+        logger.info("%s: partitions assigned: %s", self._name, describe_partitions(assigned))
+        await self._after_assign(assigned)

@@ -1,0 +1,283 @@
+"""An in-memory broker that keeps the Kafka semantics a test can observe.
+
+Topics have partitions; a key picks its partition with Kafka's murmur2 partitioner;
+each partition is an append-only log with offsets; a consumer group sees each message
+once and every group sees all; a group's committed offsets survive a service restart
+on the same broker. Delivery happens inside ``publish``: when ``publish`` returns, every
+handler the message reaches (and everything those handlers sent on) has run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+import anyio
+import anyio.lowlevel
+
+from stream.core import BindError
+from stream.core.transport import (
+    DeadLetterMessage,
+    Message,
+    OutgoingMessage,
+    RecordHandler,
+    Subscription,
+    Transport,
+    TransportDescription,
+)
+from stream.testing._partitioner import partition_for_key
+
+__all__ = ("MemoryBroker",)
+
+# Set while this task is delivering, so a handler's own publish appends without recursing.
+_delivering: ContextVar[bool] = ContextVar("stream_memory_delivering", default=False)
+
+
+@dataclass(slots=True)
+class _Topic:
+    partitions: list[list[Message]]
+    in_order: list[Message] = field(default_factory=list)
+    keyless: itertools.count[int] = field(default_factory=itertools.count)
+
+
+@dataclass(slots=True)
+class _Member:
+    subscription: Subscription
+    handler: RecordHandler
+    pattern: re.Pattern[str] | None
+
+
+class MemoryBroker(Transport):
+    """A ``Transport`` that keeps everything in memory, for fast tests.
+
+    Args:
+        partitions: Partitions of a topic created on first use: one number for all,
+            or a mapping of topic name to partitions (others get 1).
+        raise_handler_errors: Re-raise, from the ``publish`` that caused it, the error
+            of a handler whose message was dead-lettered, so a test sees it. The
+            dead-letter message is published first either way.
+        max_message_bytes: The largest handler output, as Kafka's default 1 MiB limit,
+            so an output too large for Kafka is dead-lettered here too.
+        wait_retry_backoff: Wait each retry's backoff as on Kafka. Off by default: the
+            attempts and the dead letter are the same, only the waiting is skipped.
+    """
+
+    def __init__(
+        self,
+        *,
+        partitions: int | Mapping[str, int] = 1,
+        raise_handler_errors: bool = True,
+        max_message_bytes: int = 1024 * 1024,
+        wait_retry_backoff: bool = False,
+    ) -> None:
+        self._default_partitions = partitions
+        self.wait_retry_backoff = wait_retry_backoff
+        self.max_message_bytes = max_message_bytes
+        self.raise_handler_errors = raise_handler_errors
+        self._topics: dict[str, _Topic] = {}
+        self._committed: dict[tuple[str, str, int], int] = {}
+        self._members: list[_Member] = []
+        self._lock = anyio.Lock()
+        self._failures: list[DeadLetterMessage] = []
+        self._started = False
+
+    # The Transport interface.
+
+    def subscribe(self, subscription: Subscription, handler: RecordHandler) -> None:
+        """Registers a handler before ``start``."""
+        options = subscription.options
+        pattern = re.compile(options.pattern) if options.pattern is not None else None
+        if options.partitions is not None:
+            for topic in options.topics:
+                have = len(self._topic(topic).partitions)
+                bad = [p for p in options.partitions if not 0 <= p < have]
+                if bad:
+                    raise BindError(
+                        f"{subscription.name}: partitions {bad} do not exist; {topic!r} has {have}"
+                    )
+        if not self.wait_retry_backoff:
+            handler.use_retry_sleep(_no_wait)
+        self._members.append(_Member(subscription, handler, pattern))
+
+    async def start(self) -> None:
+        """Positions new groups (``latest`` skips what is there) and delivers what waits."""
+        self._started = True
+        for member in self._members:
+            if member.subscription.options.auto_offset_reset == "latest":
+                for topic, partition in self._assigned(member):
+                    log = self._topics[topic].partitions[partition]
+                    self._committed.setdefault(
+                        (member.subscription.group_id, topic, partition), len(log)
+                    )
+        await self._deliver()
+
+    async def stop(self) -> None:
+        """Forgets the subscriptions; logs and committed offsets stay for the next start."""
+        self._started = False
+        self._members.clear()
+
+    async def publish(self, message: OutgoingMessage) -> None:
+        """Appends ``message`` to its partition and delivers it to every group."""
+        await self.publish_many((message,))
+
+    async def publish_many(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Appends every message, then delivers them."""
+        for message in messages:
+            self._append(message)
+        await self._deliver()
+
+    def refusal(self, message: OutgoingMessage) -> str | None:
+        """Refuses a message larger than ``max_message_bytes`` (key, value and headers)."""
+        size = len(message.value or b"") + len(message.key or b"")
+        size += sum(len(name) + len(value) for name, value in message.headers)
+        if size <= self.max_message_bytes:
+            return None
+        return (
+            f"{size} bytes is over the {self.max_message_bytes} bytes the broker takes in one "
+            "message; send less per message or raise the limit"
+        )
+
+    async def ping(self, timeout: float) -> bool:
+        """Always answers."""
+        return True
+
+    def describe(self) -> TransportDescription:
+        """An in-memory transport has no servers."""
+        return TransportDescription(protocol="memory")
+
+    # What tests read.
+
+    def messages(self, topic: str) -> list[Message]:
+        """Every message on ``topic``, in the order they were published."""
+        found = self._topics.get(topic)
+        return list(found.in_order) if found is not None else []
+
+    def partition_count(self, topic: str) -> int:
+        """How many partitions ``topic`` has (creating it on first use, as Kafka does)."""
+        return len(self._topic(topic).partitions)
+
+    def create_topic(self, topic: str, partitions: int) -> None:
+        """Creates ``topic`` with ``partitions`` partitions; it must not exist yet."""
+        if topic in self._topics:
+            raise ValueError(f"topic {topic!r} already exists")
+        self._topics[topic] = _Topic([[] for _ in range(partitions)])
+
+    def committed(self, group_id: str, topic: str, partition: int = 0) -> int:
+        """The next offset ``group_id`` will read from ``topic``'s ``partition``."""
+        return self._committed.get((group_id, topic, partition), 0)
+
+    # Internals.
+
+    def _topic(self, name: str) -> _Topic:
+        topic = self._topics.get(name)
+        if topic is None:
+            wanted = self._default_partitions
+            count = wanted.get(name, 1) if isinstance(wanted, Mapping) else wanted
+            topic = self._topics[name] = _Topic([[] for _ in range(count)])
+        return topic
+
+    def _append(self, outgoing: OutgoingMessage) -> None:
+        topic = self._topic(outgoing.topic)
+        count = len(topic.partitions)
+        if outgoing.partition is not None:
+            if not 0 <= outgoing.partition < count:
+                raise ValueError(
+                    f"partition {outgoing.partition} does not exist; {outgoing.topic!r} has {count}"
+                )
+            partition = outgoing.partition
+        elif outgoing.key is not None:
+            partition = partition_for_key(outgoing.key, count)
+        else:
+            partition = next(topic.keyless) % count
+        log = topic.partitions[partition]
+        timestamp = (
+            outgoing.timestamp if outgoing.timestamp is not None else time.time_ns() // 1_000_000
+        )
+        message = Message(
+            outgoing.topic,
+            partition,
+            len(log),
+            outgoing.key,
+            outgoing.value,
+            outgoing.headers,
+            timestamp,
+        )
+        log.append(message)
+        topic.in_order.append(message)
+
+    def _assigned(self, member: _Member) -> list[tuple[str, int]]:
+        """The partitions ``member`` owns: a range assignment within its group, as Kafka's."""
+        subscription = member.subscription
+        topics = (
+            [name for name in self._topics if member.pattern.fullmatch(name)]
+            if member.pattern is not None
+            else list(subscription.options.topics)
+        )
+        owned: list[tuple[str, int]] = []
+        for topic in topics:
+            count = len(self._topic(topic).partitions)
+            if subscription.options.partitions is not None:
+                owned.extend((topic, p) for p in subscription.options.partitions)
+                continue
+            peers = [
+                m
+                for m in self._members
+                if m.subscription.group_id == subscription.group_id
+                and m.subscription.options.partitions is None
+                and (
+                    topic in m.subscription.options.topics
+                    or (m.pattern is not None and m.pattern.fullmatch(topic))
+                )
+            ]
+            index = peers.index(member)
+            share, extra = divmod(count, len(peers))
+            first = index * share + min(index, extra)
+            owned.extend((topic, p) for p in range(first, first + share + (index < extra)))
+        return owned
+
+    async def _deliver(self) -> None:
+        if not self._started or _delivering.get():
+            return  # the delivery already running in this task will reach these messages
+        async with self._lock:
+            token = _delivering.set(True)
+            try:
+                await self._deliver_until_idle()
+            finally:
+                _delivering.reset(token)
+            failures, self._failures = self._failures, []
+        if failures and self.raise_handler_errors and failures[0].error is not None:
+            raise failures[0].error
+
+    async def _deliver_until_idle(self) -> None:
+        progressed = True
+        while progressed:
+            progressed = False
+            for member in list(self._members):
+                for topic, partition in self._assigned(member):
+                    progressed |= await self._deliver_partition(member, topic, partition)
+
+    async def _deliver_partition(self, member: _Member, topic: str, partition: int) -> bool:
+        subscription = member.subscription
+        log = self._topics[topic].partitions[partition]
+        position_key = (subscription.group_id, topic, partition)
+        start = self._committed.get(position_key, 0)
+        if start >= len(log):
+            return False
+        while start < len(log):
+            chunk = log[start : start + subscription.options.max_records]
+            for output in await member.handler(chunk):
+                if isinstance(output, DeadLetterMessage):
+                    self._failures.append(output)
+                self._append(output)
+            start = chunk[-1].offset + 1
+            self._committed[position_key] = start
+        return True
+
+
+async def _no_wait(_seconds: float) -> None:
+    # Retries skip their backoff, but still let other tasks (and a test's timeout) run.
+    await anyio.lowlevel.checkpoint()

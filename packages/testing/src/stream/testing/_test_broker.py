@@ -1,0 +1,110 @@
+"""``TestBroker``: run a service on the in-memory broker inside a test."""
+
+from __future__ import annotations
+
+import json
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+from unittest.mock import MagicMock
+
+from stream.core import Message, NotRunningError, Service
+from stream.core.transport import ConsumerSpec, HandlerCall, HandlerSpec
+from stream.testing._memory import MemoryBroker
+
+__all__ = ("MockedHandler", "TestBroker", "records", "sent")
+
+ServiceT = TypeVar("ServiceT", bound=Service)
+
+
+class MockedHandler:
+    """A consuming handler, as ``TestBroker`` runs it: calling it calls the handler, and
+    ``mock`` records each validated input.
+
+    ``mock`` is called with the input as plain Python data (a model becomes its dict),
+    so ``service.on_input_data.mock.assert_called_once_with(dict(model))`` reads as the
+    message the test published.
+    """
+
+    def __init__(self, handler: HandlerCall, spec: ConsumerSpec) -> None:
+        self.__wrapped__ = handler
+        self.mock = MagicMock(name=spec.qualname)
+        self._dump = spec.adapter.dump_python
+        self._batch = spec.options.batch
+
+    async def __call__(self, value: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.mock([self._dump(v) for v in value] if self._batch else self._dump(value))
+        return await self.__wrapped__(value, *args, **kwargs)
+
+
+class TestBroker(Generic[ServiceT]):
+    """Runs ``service`` on a fresh :class:`MemoryBroker` for the length of an ``async with``.
+
+    Inside the block each consuming handler of the service is a :class:`MockedHandler`
+    (``service.on_input_data.mock``); at the end the service is stopped and is as it was.
+
+    Example:
+        >>> async with TestBroker(Service()) as service:
+        ...     await service.publish(DataBasic(data=0.2), "input_data")
+        ...     service.on_input_data.mock.assert_called_once_with(dict(DataBasic(data=0.2)))
+        ...     assert sent(service, "output_data") == [{"data": 1.2}]
+
+    Args:
+        service: The service to run; its lifecycle hooks run as in production.
+        broker: The in-memory broker to use; a new one with its defaults when omitted
+            (pass one to set partitions or to keep committed offsets across restarts).
+    """
+
+    __test__ = False  # its name starts with "Test"; it is not a pytest test class
+
+    def __init__(self, service: ServiceT, *, broker: MemoryBroker | None = None) -> None:
+        self.service = service
+        self.broker = broker if broker is not None else MemoryBroker()
+
+    async def __aenter__(self) -> ServiceT:
+        await self.service.start(self.broker, wrap=_with_mock)
+        return self.service
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.service.stop()
+
+
+def _with_mock(spec: HandlerSpec, handler: HandlerCall) -> HandlerCall:
+    return MockedHandler(handler, spec) if isinstance(spec, ConsumerSpec) else handler
+
+
+def _memory_broker(service: Service) -> MemoryBroker:
+    try:
+        transport = service.transport
+    except NotRunningError:
+        transport = None
+    if not isinstance(transport, MemoryBroker):
+        raise NotRunningError(
+            f"{type(service).__name__} is not running on the in-memory broker; call this "
+            "inside `async with TestBroker(service)`"
+        )
+    return transport
+
+
+def records(service: Service, topic: str) -> list[Message]:
+    """Every message on ``topic`` of the in-memory broker ``service`` runs on, in publish order."""
+    return _memory_broker(service).messages(topic)
+
+
+def sent(service: Service, topic: str) -> list[Any]:
+    """The bodies on ``topic``, decoded: JSON as Python data, ``None`` for a tombstone,
+    other bytes as they are."""
+    return [_body(message.value) for message in records(service, topic)]
+
+
+def _body(value: bytes | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
