@@ -37,7 +37,7 @@ def local_broker(bootstrap: str | None) -> Iterator[str]:
     if given:
         yield given
         return
-    from stream.kafka.launcher import LocalKafka, LocalKafkaConfig
+    from stream.kafka_local import LocalKafka, LocalKafkaConfig
 
     kafka = LocalKafka(LocalKafkaConfig(partitions=PARTITIONS))
     print("starting a local Kafka broker...", flush=True)

@@ -17,12 +17,21 @@ PACKAGES = ROOT / "packages"
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "kafka": {"core"},
-    "testing": {"core"},  # plus kafka, in the plugin's optional real-broker fixture only
+    "kafka_local": set(),  # development tooling: standard library only
+    "testing": {"core"},  # plus kafka_local, in the plugin's optional real-broker fixture only
     "asyncapi": {"core"},
-    "cli": {"core", "asyncapi", "kafka"},  # kafka only lazily, for dev/publish/--bootstrap
+    # kafka only lazily, for dev/publish/--bootstrap; kafka_local lazily, for `stream dev`
+    "cli": {"core", "asyncapi", "kafka", "kafka_local"},
 }
+# import name -> folder under packages/, where the two differ
+FOLDERS = {"kafka_local": "kafka-local"}
 UV = shutil.which("uv") or "uv"  # the test command runs under uv, so it is on PATH
-OPTIONAL_IMPORTS = {("testing", "kafka"): {"plugin.py"}}
+OPTIONAL_IMPORTS = {("testing", "kafka_local"): {"plugin.py"}}
+
+
+def source_dir(package: str) -> Path:
+    """``packages/<folder>/src/stream/<package>``."""
+    return PACKAGES / FOLDERS.get(package, package) / "src" / "stream" / package
 
 
 def stream_imports(path: Path) -> set[str]:
@@ -41,7 +50,7 @@ def stream_imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
 def test_no_forbidden_arrow(package: str) -> None:
-    for path in (PACKAGES / package / "src" / "stream" / package).rglob("*.py"):
+    for path in source_dir(package).rglob("*.py"):
         for imported in stream_imports(path) - {package}:
             allowed = imported in ALLOWED[package] or path.name in OPTIONAL_IMPORTS.get(
                 (package, imported), set()
@@ -50,18 +59,23 @@ def test_no_forbidden_arrow(package: str) -> None:
 
 
 def test_kafka_is_imported_lazily_by_the_cli_and_the_testing_plugin() -> None:
-    # `pip install stream-cli` (without [kafka]) must still start: no module-level import.
+    # `pip install stream-cli` (without [kafka]) must still start: no module-level import
+    # of stream.kafka or stream.kafka_local (the prefix covers both).
     for package in ("cli", "testing"):
-        for path in (PACKAGES / package / "src" / "stream" / package).rglob("*.py"):
+        for path in source_dir(package).rglob("*.py"):
             tree = ast.parse(path.read_text())
             for node in tree.body:
-                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                    "stream.kafka"
-                ):
-                    pytest.fail(f"{path.relative_to(ROOT)} imports stream.kafka at module level")
+                if isinstance(node, ast.Import):
+                    modules = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    modules = [node.module or ""]
+                else:
+                    continue
+                if any(module.startswith("stream.kafka") for module in modules):
+                    pytest.fail(f"{path.relative_to(ROOT)} imports {modules} at module level")
 
 
-@pytest.mark.parametrize("package", ["core", "kafka", "testing"])
+@pytest.mark.parametrize("package", ["core", "kafka", "kafka_local", "testing"])
 def test_a_wheel_holds_only_its_own_package(package: str, tmp_path: Path) -> None:
     subprocess.run(
         [
@@ -71,7 +85,7 @@ def test_a_wheel_holds_only_its_own_package(package: str, tmp_path: Path) -> Non
             "--quiet",
             "--out-dir",
             str(tmp_path),
-            str(PACKAGES / package),
+            str(PACKAGES / FOLDERS.get(package, package)),
         ],
         check=True,
         cwd=ROOT,
@@ -94,3 +108,9 @@ def test_a_wheel_holds_only_its_own_package(package: str, tmp_path: Path) -> Non
     assert "typer" not in requires
     if package != "kafka":
         assert "aiokafka" not in requires
+    if package == "kafka":
+        # Production installs carry no dev tooling that downloads and runs a JVM.
+        assert not [n for n in code if "launcher" in n or "kafka_local" in n], code
+        assert "stream-kafka-local" not in requires
+    if package == "kafka_local":
+        assert not requires, requires  # standard library only: no stream-kafka, no aiokafka

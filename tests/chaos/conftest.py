@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stream.kafka import LocalKafka, LocalKafkaConfig
+from stream.kafka_local import LocalKafka, LocalKafkaConfig
 from tests.chaos.harness import ROOT, Result
 from tests.chaos.report import markdown, write
 

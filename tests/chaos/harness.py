@@ -32,7 +32,7 @@ import anyio
 import anyio.abc
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from stream.kafka import LocalKafka
+from stream.kafka_local import LocalKafka
 from tests.chaos.checker import Counts, Letter, Output, Sent, check, letter_name
 from tests.chaos.pipeline import CONFIG_VARIABLE, RETRY, PipelineConfig
 from tests.chaos.workload import Reader, Workload, produce

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from stream.kafka import LocalKafka
+from stream.kafka_local import LocalKafka
 from tests.chaos.harness import ChaosRun, Result, Scenario, run_scenario
 from tests.chaos.workload import Workload
 

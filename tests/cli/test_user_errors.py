@@ -181,7 +181,7 @@ def test_broker_that_does_not_answer_within_the_timeout(
     assert time.monotonic() - started < 15
     assert f"no broker answered at 127.0.0.1:{port} within 2 s" in line
     assert "`stream dev kafkasvc:Service`" in line
-    assert f"`python -m stream.kafka.launcher --port {port}`" in line
+    assert f"`python -m stream.kafka_local --port {port}`" in line
 
 
 def test_unknown_setting(tmp_path: Path, write_module: WriteModule) -> None:

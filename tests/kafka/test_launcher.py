@@ -1,4 +1,4 @@
-"""Tests of the local Kafka launcher: a real broker started from Maven Central jars."""
+"""Tests of stream.kafka_local: a real broker started from Maven Central jars."""
 
 from __future__ import annotations
 
@@ -20,13 +20,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from stream.kafka import _launcher_jars, launcher
-from stream.kafka.launcher import (
-    LauncherError,
-    LocalKafka,
-    LocalKafkaConfig,
-    ensure_kafka_jars,
-)
+from stream.kafka_local import LauncherError, LocalKafka, LocalKafkaConfig, _broker, _jars
+from stream.kafka_local._jars import ensure_kafka_jars
 
 # The first test to start a broker may download the jars (minutes on a cold cache); the
 # launcher bounds every wait itself, so a generous limit here hides no hang for long.
@@ -151,14 +146,14 @@ def test_stop_ends_process_and_removes_temp_dir() -> None:
 @pytest.mark.kafka
 def test_taken_port_is_picked_again(monkeypatch: pytest.MonkeyPatch) -> None:
     # Another process may grab a picked port before java binds it; the launcher retries.
-    real_free_ports = launcher.free_ports
+    real_free_ports = _broker.free_ports
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         taken = int(busy.getsockname()[1])
         picks = iter([[taken, *real_free_ports(1)]])
         monkeypatch.setattr(
-            launcher, "free_ports", lambda n: next(picks, None) or real_free_ports(n)
+            _broker, "free_ports", lambda n: next(picks, None) or real_free_ports(n)
         )
         with LocalKafka() as broker:
             assert broker.bootstrap_servers != f"127.0.0.1:{taken}"
@@ -168,7 +163,7 @@ def test_taken_port_is_picked_again(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.kafka
 def test_cli_prints_bootstrap_and_stops_on_sigterm() -> None:
     with subprocess.Popen(
-        [sys.executable, "-m", "stream.kafka.launcher", "--partitions", "2"],
+        [sys.executable, "-m", "stream.kafka_local", "--partitions", "2"],
         stdout=subprocess.PIPE,
         text=True,
     ) as proc:
@@ -200,7 +195,7 @@ def test_broker_dies_with_its_python_process(tmp_path: Path) -> None:
     # The owner is SIGKILLed, so no atexit runs: only the watchdog can stop the broker.
     code = (
         "import time\n"
-        "from stream.kafka.launcher import LocalKafka\n"
+        "from stream.kafka_local import LocalKafka\n"
         "k = LocalKafka()\n"
         "k.start()\n"
         "print(k.pid, k.data_dir.parent, flush=True)\n"
@@ -304,7 +299,7 @@ def test_ensure_kafka_jars_is_idempotent(
     def no_maven(*args: object, **kwargs: object) -> None:
         raise AssertionError("Maven must not run for a cached version")
 
-    monkeypatch.setattr(_launcher_jars.subprocess, "run", no_maven)
+    monkeypatch.setattr(_jars.subprocess, "run", no_maven)
     assert ensure_kafka_jars(version, kafka.config.cache_dir) == libs
     assert marker.stat().st_mtime_ns == mtime
     assert any(p.name.startswith("log4j-slf4j-impl-") for p in libs.iterdir())

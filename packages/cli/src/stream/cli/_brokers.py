@@ -132,7 +132,7 @@ async def check_broker(transport: Transport, timeout: float, *, dev_hint: str) -
         return
     where = addresses(transport)
     port = where.rsplit(":", 1)[-1] if ":" in where else ""
-    launcher = "python -m stream.kafka.launcher" + (f" --port {port}" if port.isdigit() else "")
+    launcher = "python -m stream.kafka_local" + (f" --port {port}" if port.isdigit() else "")
     raise CliError(
         f"no broker answered at {where} within {timeout:g} s; start one with `{dev_hint}` "
         f"(runs a local Kafka) or `{launcher}`, or point --bootstrap-servers "

@@ -1,7 +1,7 @@
 """``stream dev``: ``run --reload``, plus a local Kafka when no broker answers.
 
 The supervisor loads the service once to learn its broker's address and asks it. When
-nothing answers, it starts ``stream.kafka``'s single-node broker: on the same port when
+nothing answers, it starts ``stream.kafka_local``'s single-node broker: on the same port when
 the address is on this machine and the port is free, else on a free port, and then
 points the service there with ``--bootstrap-servers``. The broker stops when ``stream
 dev`` does.
@@ -54,14 +54,14 @@ def local_kafka(transport: Transport) -> Iterator[str]:
     """Starts a local single-node Kafka for ``transport``'s address; yields where it runs.
 
     Raises:
-        CliError: stream-kafka is missing, or the broker could not start (no Java 17+,
+        CliError: stream-kafka-local is missing, or the broker could not start (no Java 17+,
             no Maven, ...).
     """
     try:
-        from stream.kafka.launcher import LauncherError, LocalKafka, LocalKafkaConfig
+        from stream.kafka_local import LauncherError, LocalKafka, LocalKafkaConfig
     except ImportError:
         raise CliError(
-            "no broker answered, and starting a local one needs stream-kafka; install it "
+            "no broker answered, and starting a local one needs stream-kafka-local; install it "
             "with `pip install 'stream-cli[kafka]'`"
         ) from None
     wanted = addresses(transport).split(",")[0].strip()

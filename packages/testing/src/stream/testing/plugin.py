@@ -3,8 +3,8 @@
 Fixtures:
     memory_broker: a fresh :class:`MemoryBroker` per test.
     kafka_bootstrap: the address of a real Apache Kafka broker for the whole session:
-        ``STREAM_KAFKA_BOOTSTRAP`` when set, else one started with ``stream.kafka``'s
-        local launcher (needs ``stream-testing[kafka]``, Java 17+ and Maven).
+        ``STREAM_KAFKA_BOOTSTRAP`` when set, else one started with ``stream.kafka_local``
+        (needs ``stream-testing[kafka]``, which brings stream-kafka-local, Java 17+ and Maven).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def kafka_bootstrap() -> Iterator[str]:
         yield given
         return
     try:
-        from stream.kafka.launcher import LocalKafka, LocalKafkaConfig
+        from stream.kafka_local import LocalKafka, LocalKafkaConfig
     except ImportError as error:
         raise RuntimeError(
             f"no Kafka broker: set {BOOTSTRAP_VARIABLE}, or install stream-testing[kafka] so "

@@ -1,4 +1,4 @@
-"""The ``python -m stream.kafka.launcher`` command: run a broker until told to stop."""
+"""The ``python -m stream.kafka_local`` command: run a broker until told to stop."""
 
 from __future__ import annotations
 
@@ -9,15 +9,24 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from stream.kafka.launcher import LauncherError, LocalKafka, LocalKafkaConfig
+from stream.kafka_local._broker import LocalKafka
+from stream.kafka_local._config import LocalKafkaConfig
+from stream.kafka_local._jars import LauncherError
 
 __all__ = ("run",)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run a broker until SIGINT/SIGTERM and return the exit code."""
+    """Run a broker until SIGINT/SIGTERM; print ``STREAM_KAFKA_BOOTSTRAP=...`` once ready.
+
+    Args:
+        argv: Command-line arguments (without the program name); defaults to ``sys.argv``.
+
+    Returns:
+        The process exit code.
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m stream.kafka.launcher",
+        prog="python -m stream.kafka_local",
         description="Run a local single-node Apache Kafka broker.",
     )
     parser.add_argument("--port", type=int, default=None, help="client port (default: free)")

@@ -1,9 +1,8 @@
-"""A local single-node Apache Kafka (KRaft) broker for tests, benchmarks and development.
+"""The local broker: one ``java kafka.Kafka`` process with its own folder and ports.
 
 The broker runs from jars that Maven downloads once into a per-user cache; each
 :class:`LocalKafka` gets its own temporary folder, free ports and a freshly formatted
-log dir. Run ``python -m stream.kafka.launcher`` to start one from a shell: it prints
-``STREAM_KAFKA_BOOTSTRAP=127.0.0.1:PORT`` once the broker is ready.
+log dir.
 """
 
 from __future__ import annotations
@@ -11,18 +10,16 @@ from __future__ import annotations
 import atexit
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from stream.kafka._launcher_files import cluster_id, log4j2_properties, server_properties
-from stream.kafka._launcher_jars import LauncherError, check_java, ensure_kafka_jars, tail
-from stream.kafka._launcher_proc import (
+from stream.kafka_local._config import LocalKafkaConfig
+from stream.kafka_local._files import cluster_id, log4j2_properties, server_properties
+from stream.kafka_local._jars import LauncherError, check_java, ensure_kafka_jars, tail
+from stream.kafka_local._process import (
     broker_ready,
     free_ports,
     kill_group,
@@ -30,13 +27,7 @@ from stream.kafka._launcher_proc import (
     terminate_group,
 )
 
-__all__ = (
-    "LauncherError",
-    "LocalKafka",
-    "LocalKafkaConfig",
-    "ensure_kafka_jars",
-    "main",
-)
+__all__ = ("LocalKafka",)
 
 _HOST = "127.0.0.1"
 _STOP_GRACE = 20.0
@@ -45,34 +36,6 @@ _PORT_ATTEMPTS = 3
 
 class _PortInUseError(LauncherError):
     """The broker exited because one of its ports was taken."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class LocalKafkaConfig:
-    """How to run the local broker.
-
-    Attributes:
-        kafka_version: Apache Kafka 4.x version to run (``org.apache.kafka:kafka_2.13``).
-        cache_dir: Root of the jar cache; defaults to the user cache folder (see
-            :func:`ensure_kafka_jars`).
-        port: Client (PLAINTEXT) port; ``None`` picks a free one.
-        partitions: ``num.partitions`` for auto-created topics.
-        heap: JVM heap size (``-Xms``/``-Xmx``).
-        startup_timeout: Seconds to wait for the broker to answer clients.
-        extra_properties: Broker properties that override the defaults.
-        java: The java executable (name on PATH or a path).
-        keep_data: Keep the temporary folder (data and logs) after :meth:`LocalKafka.stop`.
-    """
-
-    kafka_version: str = "4.1.2"
-    cache_dir: Path | None = None
-    port: int | None = None
-    partitions: int = 1
-    heap: str = "512m"
-    startup_timeout: float = 90.0
-    extra_properties: Mapping[str, str] = field(default_factory=dict)
-    java: str = "java"
-    keep_data: bool = False
 
 
 class LocalKafka:
@@ -326,22 +289,3 @@ class LocalKafka:
 
     def _atexit_stop(self) -> None:
         self.stop()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run a broker until SIGINT/SIGTERM; print ``STREAM_KAFKA_BOOTSTRAP=...`` once ready.
-
-    Args:
-        argv: Command-line arguments (without the program name); defaults to ``sys.argv``.
-
-    Returns:
-        The process exit code.
-    """
-    # Imported here: the CLI module builds on this one.
-    from stream.kafka._launcher_cli import run
-
-    return run(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

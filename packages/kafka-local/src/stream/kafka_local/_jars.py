@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from stream.kafka._launcher_files import pom_xml, validate_version
+from stream.kafka_local._files import pom_xml, validate_version
 
 __all__ = (
     "MIN_JAVA",
