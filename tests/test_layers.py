@@ -1,4 +1,5 @@
-"""The arrows DESIGN.md forbids never appear, and each wheel holds only its own package."""
+"""The layers hold: no forbidden import arrow, private machinery stays private, and each
+wheel holds only its own package."""
 
 from __future__ import annotations
 
@@ -56,6 +57,69 @@ def test_no_forbidden_arrow(package: str) -> None:
                 (package, imported), set()
             )
             assert allowed, f"{path.relative_to(ROOT)} imports stream.{imported}"
+
+
+PUBLIC_MODULES = {
+    "stream.core",  # for service authors
+    "stream.core.transport",  # for transport and tool authors
+    "stream.kafka",
+    "stream.kafka_local",
+    "stream.testing",
+    "stream.testing.plugin",  # the pytest11 entry point
+    "stream.asyncapi",
+    "stream.cli",
+    "stream.cli.main",  # the `stream` entry point
+}
+"""Every module a user may import, as the packages' READMEs list them. Every other module
+is private: a part of its dotted name starts with ``_``."""
+
+
+def module_name(path: Path) -> str:
+    """``stream.core._dispatch`` for ``packages/core/src/stream/core/_dispatch.py``."""
+    src = next(parent for parent in path.parents if parent.name == "src")
+    return ".".join(path.relative_to(src).with_suffix("").parts).removesuffix(".__init__")
+
+
+def imported_modules(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return {name for name in found if name.startswith("stream.")}
+
+
+def is_private(module: str) -> bool:
+    return any(part.startswith("_") for part in module.split("."))
+
+
+def test_every_module_is_public_by_list_or_private_by_name() -> None:
+    unlisted = [
+        name
+        for path in PACKAGES.glob("*/src/stream/**/*.py")
+        if not is_private(name := module_name(path)) and name not in PUBLIC_MODULES
+    ]
+    assert not unlisted, (
+        f"{unlisted} read as public API: name them with a leading underscore, or add them to "
+        "PUBLIC_MODULES and to their package's README"
+    )
+
+
+def test_no_module_outside_a_face_is_imported_as_public_api() -> None:
+    # Tests, the demo and the bench may reach into internals, but only visibly (a `_`
+    # module); a package may reach into its own internals and never another's.
+    sources = [*ROOT.glob("tests/**/*.py"), *ROOT.glob("apps/*/src/**/*.py")]
+    sources += [*ROOT.glob("bench/**/*.py"), *PACKAGES.glob("*/src/stream/**/*.py")]
+    for path in sources:
+        own = module_name(path).split(".")[:2] if path.is_relative_to(PACKAGES) else None
+        for module in imported_modules(path):
+            where = f"{path.relative_to(ROOT)} imports {module}"
+            assert module in PUBLIC_MODULES or is_private(module), (
+                f"{where}, which is neither public nor private by name"
+            )
+            if own is not None and is_private(module):
+                assert module.split(".")[:2] == own, f"{where}: another package's internals"
 
 
 def test_kafka_is_imported_lazily_by_the_cli_and_the_testing_plugin() -> None:

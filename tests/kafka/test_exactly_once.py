@@ -90,7 +90,7 @@ def data_of(records: list[Any]) -> list[float]:
 
 
 def _subscription(**overrides: Any) -> Subscription:
-    options = ConsumeOptions(topics=("in",), delivery=EXACTLY_ONCE, **overrides)
+    options = ConsumeOptions(**{"topics": ("in",), "delivery": EXACTLY_ONCE, **overrides})
     return Subscription(name="Svc.on_reading", group_id="g", options=options)
 
 
