@@ -8,9 +8,16 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from stream.core._errors import EncodeError
+from stream.core._finite import NonFiniteError, non_finite_finder
 from stream.core._messages import HeaderItems, HeadersInput
 
-__all__ = ("Decoder", "decoder_for", "encode_headers", "encode_key", "encode_value")
+__all__ = (
+    "Decoder",
+    "decoder_for",
+    "encode_headers",
+    "encode_key",
+    "encode_value",
+)
 
 Decoder = Callable[[bytes | None], Any]
 """Turns a raw body into the value a handler receives; raises on bad input."""
@@ -71,8 +78,9 @@ def decoder_for(adapter: TypeAdapter[Any], raw_kind: type[Any] | None) -> Decode
     """The decoder for a handler's message parameter.
 
     ``raw_kind`` is ``bytes`` or ``str`` for raw bodies; anything else is JSON
-    validated by ``adapter``. A tombstone (``None``) is offered to the adapter as
-    ``None``, so ``Model | None`` accepts it and ``Model`` rejects it.
+    validated by ``adapter``, with non-finite numbers refused (see
+    :func:`~stream.core._finite.non_finite_finder`). A tombstone (``None``) is offered
+    to the adapter as ``None``, so ``Model | None`` accepts it and ``Model`` rejects it.
     """
     if raw_kind is bytes:
         return lambda raw: raw if raw is not None else adapter.validate_python(None)
@@ -80,6 +88,17 @@ def decoder_for(adapter: TypeAdapter[Any], raw_kind: type[Any] | None) -> Decode
         return lambda raw: raw.decode() if raw is not None else adapter.validate_python(None)
     validate_json = adapter.validate_json
     validate_python = adapter.validate_python
+    find_non_finite = non_finite_finder(adapter.core_schema)
+    if find_non_finite is not None:
+
+        def decode_finite(raw: bytes | None) -> Any:
+            value = validate_json(raw) if raw is not None else validate_python(None)
+            where = find_non_finite(value)
+            if where is not None:
+                raise NonFiniteError(where)
+            return value
+
+        return decode_finite
 
     def decode(raw: bytes | None) -> Any:
         return validate_json(raw) if raw is not None else validate_python(None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,11 @@ import anyio
 from stream.core._codec import encode_headers, encode_key, encode_value
 from stream.core._delivery import DeliveryPolicy
 from stream.core._errors import DecodeError, EncodeError
+from stream.core._failure_log import FailureLog
 from stream.core._messages import DeadLetterMessage, HeaderItems, Message, OutgoingMessage
 from stream.core._options import ProduceOptions
 from stream.core._specs import ConsumerSpec
+from stream.core._text import error_text, safe_text
 from stream.core.transport import Sleep
 
 __all__ = ("Dispatcher", "Injector", "OutputTarget", "Refusal", "dead_letter")
@@ -30,7 +33,9 @@ Injector = Callable[[Message], Any]
 Refusal = Callable[[OutgoingMessage], str | None]
 """The transport's verdict on an output: why it could never be sent, or ``None``."""
 
-_ERROR_TEXT_LIMIT = 2000
+_OWN_HEADERS = "stream."
+# Headers of ours that came with the input: kept, but where no tool takes them for ours.
+_FORWARDED = "forwarded."
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +78,7 @@ def dead_letter(
     assert policy.dead_letter is not None
     reason: HeaderItems = (
         ("stream.error.type", _error_type(error).encode()),
-        ("stream.error.message", str(error)[:_ERROR_TEXT_LIMIT].encode()),
+        ("stream.error.message", safe_text(str(error)).encode()),
         ("stream.source.topic", message.topic.encode()),
         ("stream.source.partition", str(message.partition).encode()),
         ("stream.source.offset", str(message.offset).encode()),
@@ -84,9 +89,20 @@ def dead_letter(
         topic=policy.dead_letter.topic_for(message.topic),
         value=message.value,
         key=message.key,
-        headers=message.headers + reason,
+        headers=_forwarded(message.headers) + reason,
         error=error,
         attempts=attempts,
+    )
+
+
+def _forwarded(headers: HeaderItems) -> HeaderItems:
+    # A producer may send its own stream.error.type or stream.source.topic: tools that
+    # read the first match must find ours, so the input's move under another prefix.
+    if not any(name.startswith(_OWN_HEADERS) for name, _ in headers):
+        return headers
+    return tuple(
+        (_FORWARDED + name if name.startswith(_OWN_HEADERS) else name, value)
+        for name, value in headers
     )
 
 
@@ -135,6 +151,7 @@ class Dispatcher:
         self._single_target = self._targets[0] if len(self._targets) == 1 else None
         self._refusal = refusal
         self._sleep: Sleep = anyio.sleep
+        self._failure_log = FailureLog(logger, self._name)
 
     def use_retry_sleep(self, sleep: Sleep) -> None:
         """Waits with ``sleep`` between retries (a test transport's skips the wait)."""
@@ -153,6 +170,8 @@ class Dispatcher:
                 self._fail(message, self._decode_error(message, error), 1, outputs)
                 continue
             await self._handle_one(message, value, outputs)
+        if self._failure_log.pending:
+            self._failure_log.summarise_due()
         return outputs
 
     async def _handle_one(
@@ -258,7 +277,7 @@ class Dispatcher:
         delay = self._policy.retry.delay(attempts)
         if self._logger.isEnabledFor(logging.WARNING):
             self._logger.warning(
-                "%s: %s[%d]@%d failed (attempt %d of %d), retrying in %.2fs: %r",
+                "%s: %s[%d]@%d failed (attempt %d of %d), retrying in %.2fs: %s",
                 self._name,
                 message.topic,
                 message.partition,
@@ -266,12 +285,12 @@ class Dispatcher:
                 attempts,
                 self._policy.retry.attempts,
                 delay,
-                error,
+                error_text(error),
             )
         await self._sleep(delay)
 
     def _decode_error(self, message: Message, error: Exception) -> DecodeError:
-        reason = "empty (tombstone) value" if message.value is None else str(error)
+        reason = "empty (tombstone) value" if message.value is None else error_text(error)
         decode_error = DecodeError(
             f"{self._name}: cannot decode {message.topic}[{message.partition}]@{message.offset}"
             f" as {getattr(self.spec.message_type, '__name__', self.spec.message_type)}: {reason}"
@@ -286,16 +305,25 @@ class Dispatcher:
             # No dead-letter topic: stop here so nothing past this message is committed.
             raise error
         letter = dead_letter(message, error, attempts, self._name, self._policy)
+        outputs.append(letter)
+        if not self._failure_log.should_log(message.topic, message.partition, letter.topic):
+            return
+        # Decode and encode errors explain themselves; a handler's own error gets the
+        # frames it was raised from (the code's lines, never the message's text).
+        frames = (
+            ""
+            if isinstance(error, DecodeError | EncodeError)
+            else "\nTraceback (most recent call last):\n"
+            + "".join(traceback.format_tb(error.__traceback__)).rstrip("\n")
+        )
         self._logger.error(
-            "%s: %s[%d]@%d sent to dead-letter topic %s after %d attempt(s): %s: %s",
+            "%s: %s[%d]@%d sent to dead-letter topic %s after %d attempt(s): %s%s",
             self._name,
             message.topic,
             message.partition,
             message.offset,
             letter.topic,
             attempts,
-            type(error).__name__,
-            error,
-            exc_info=error if not isinstance(error, DecodeError | EncodeError) else None,
+            error_text(error),
+            frames,
         )
-        outputs.append(letter)

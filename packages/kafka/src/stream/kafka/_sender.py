@@ -38,7 +38,9 @@ _HASH_CACHE_SIZE = 65_536
 def record_size(message: OutgoingMessage) -> int:
     """``message``'s size as the producer counts it against ``max_request_size``: key,
     value, headers and the record batch's framing."""
-    return int(_estimate_size(message.key, message.value, message.headers))
+    # aiokafka's C record builder takes a list of headers, not a tuple.
+    headers = list(message.headers) if message.headers else []
+    return int(_estimate_size(message.key, message.value, headers))
 
 
 class Delivery:

@@ -64,6 +64,9 @@ class MemoryBroker(Transport):
             so an output too large for Kafka is dead-lettered here too.
         wait_retry_backoff: Wait each retry's backoff as on Kafka. Off by default: the
             attempts and the dead letter are the same, only the waiting is skipped.
+        max_deliveries: The most messages one ``publish`` may hand to handlers, counting
+            what they send on; past it ``publish`` raises, so a cycle of handlers stops
+            with a clear error instead of hanging the test.
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class MemoryBroker(Transport):
         raise_handler_errors: bool = True,
         max_message_bytes: int = 1024 * 1024,
         wait_retry_backoff: bool = False,
+        max_deliveries: int = 10_000,
     ) -> None:
         self._default_partitions = partitions
         self.wait_retry_backoff = wait_retry_backoff
@@ -84,6 +88,8 @@ class MemoryBroker(Transport):
         self._lock = anyio.Lock()
         self._failures: list[DeadLetterMessage] = []
         self._started = False
+        self.max_deliveries = max_deliveries
+        self._delivered = 0
 
     # The Transport interface.
 
@@ -253,6 +259,7 @@ class MemoryBroker(Transport):
             raise failures[0].error
 
     async def _deliver_until_idle(self) -> None:
+        self._delivered = 0
         progressed = True
         while progressed:
             progressed = False
@@ -269,13 +276,26 @@ class MemoryBroker(Transport):
             return False
         while start < len(log):
             chunk = log[start : start + subscription.options.max_records]
+            self._count_deliveries(len(chunk), subscription.name)
             for output in await member.handler(chunk):
                 if isinstance(output, DeadLetterMessage):
                     self._failures.append(output)
                 self._append(output)
             start = chunk[-1].offset + 1
             self._committed[position_key] = start
+            # A chain that never ends (a handler producing to its own topic) must still
+            # let a test's timeout in.
+            await anyio.lowlevel.checkpoint()
         return True
+
+    def _count_deliveries(self, count: int, name: str) -> None:
+        self._delivered += count
+        if self._delivered > self.max_deliveries:
+            raise RuntimeError(
+                f"{name}: more than {self.max_deliveries} deliveries from one publish; a "
+                "handler probably produces to a topic that leads back to itself. Break the "
+                "cycle, or raise MemoryBroker(max_deliveries=...) if the chain is meant"
+            )
 
 
 async def _no_wait(_seconds: float) -> None:

@@ -1,0 +1,105 @@
+"""Refusing ``NaN``, ``Infinity`` and floats too large to hold (``1e309``) in a message.
+
+pydantic accepts them in float fields by default and writes them out as ``null``, so a
+service would turn ``{"data": Infinity}`` into ``{"data": null}``, breaking its own
+schema. stream refuses them, unless the model (``ConfigDict(allow_inf_nan=True)``) or
+the field (``Field(allow_inf_nan=True)``) says they are wanted. (A validator built
+from a changed schema cannot do it: pydantic-core reuses each model's own prebuilt
+validator.) The check runs after validation, and only for types that can hold a float.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ("NonFiniteError", "non_finite_finder")
+
+Finder = Callable[[Any], str | None]
+"""Returns where a non-finite number is in a validated value, or ``None``."""
+
+_FLOAT_SCHEMAS = frozenset({"float", "decimal"})
+_CONFIGURED_SCHEMAS = frozenset({"model", "dataclass", "typed-dict"})
+_checked_fields: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
+class NonFiniteError(ValueError):
+    """A message holds a number that is not finite where the model does not allow one."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"{where} is not a finite number (NaN, Infinity, or too large for a float); "
+            "to accept such numbers set ConfigDict(allow_inf_nan=True) on the model or "
+            "Field(allow_inf_nan=True) on the field"
+        )
+
+
+def non_finite_finder(core_schema: Any) -> Finder | None:
+    """The check for a handler's message type, or ``None`` when no float in it needs one."""
+    if not _may_hold_non_finite(core_schema, allowed=False):
+        return None
+    return lambda value: _find(value, "message")
+
+
+def _may_hold_non_finite(schema: Any, *, allowed: bool) -> bool:
+    if isinstance(schema, list):
+        return any(_may_hold_non_finite(item, allowed=allowed) for item in schema)
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("type") in _CONFIGURED_SCHEMAS:
+        # Each model decides for its own fields, as pydantic does.
+        config = schema.get("config") or {}
+        allowed = config.get("allow_inf_nan") is True
+    if schema.get("type") in _FLOAT_SCHEMAS:
+        return not schema.get("allow_inf_nan", allowed)
+    return any(_may_hold_non_finite(value, allowed=allowed) for value in schema.values())
+
+
+def _find(value: Any, where: str) -> str | None:
+    kind = type(value)
+    if kind is float:
+        return None if value - value == 0 else where  # inf - inf and nan - nan are nan
+    if kind is int or kind is str or kind is bool or value is None:
+        return None
+    if isinstance(value, BaseModel):
+        for name in _fields_to_check(kind):
+            found = _find(getattr(value, name), f"{where}.{name}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            found = _find(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _find(item, f"{where}[{str(key)[:40]!r}]")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, Decimal):
+        return None if value.is_finite() else where
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _find(vars(value), where)
+    return None
+
+
+def _fields_to_check(model: type[BaseModel]) -> tuple[str, ...]:
+    fields = _checked_fields.get(model)
+    if fields is None:
+        if model.model_config.get("allow_inf_nan") is True:
+            fields = ()
+        else:
+            fields = tuple(
+                name
+                for name, info in model.model_fields.items()
+                if not any(getattr(m, "allow_inf_nan", None) is True for m in info.metadata)
+            )
+        _checked_fields[model] = fields
+    return fields
