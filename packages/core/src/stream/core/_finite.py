@@ -50,11 +50,14 @@ def _may_hold_non_finite(schema: Any, *, allowed: bool) -> bool:
         return any(_may_hold_non_finite(item, allowed=allowed) for item in schema)
     if not isinstance(schema, dict):
         return False
-    if schema.get("type") in _CONFIGURED_SCHEMAS:
+    kind = schema.get("type")
+    if kind == "definition-ref":
+        return True  # defined elsewhere: assume it may
+    if kind in _CONFIGURED_SCHEMAS:
         # Each model decides for its own fields, as pydantic does.
         config = schema.get("config") or {}
         allowed = config.get("allow_inf_nan") is True
-    if schema.get("type") in _FLOAT_SCHEMAS:
+    if kind in _FLOAT_SCHEMAS:
         return not schema.get("allow_inf_nan", allowed)
     return any(_may_hold_non_finite(value, allowed=allowed) for value in schema.values())
 
@@ -63,14 +66,10 @@ def _find(value: Any, where: str) -> str | None:
     kind = type(value)
     if kind is float:
         return None if value - value == 0 else where  # inf - inf and nan - nan are nan
-    if kind is int or kind is str or kind is bool or value is None:
+    if kind in _SCALARS or value is None:
         return None
     if isinstance(value, BaseModel):
-        for name in _fields_to_check(kind):
-            found = _find(getattr(value, name), f"{where}.{name}")
-            if found is not None:
-                return found
-        return None
+        return _find_in_model(value, where)
     if isinstance(value, list | tuple | set | frozenset):
         for index, item in enumerate(value):
             found = _find(item, f"{where}[{index}]")
@@ -90,16 +89,45 @@ def _find(value: Any, where: str) -> str | None:
     return None
 
 
+def _find_in_model(model: BaseModel, where: str) -> str | None:
+    values = model.__dict__
+    for name in _fields_to_check(type(model)):
+        value = values.get(name)
+        if type(value) is float:  # the usual case, without a call
+            if value - value != 0:
+                return f"{where}.{name}"
+        elif value is not None and type(value) not in _SCALARS:
+            found = _find(value, f"{where}.{name}")
+            if found is not None:
+                return found
+    return None
+
+
 def _fields_to_check(model: type[BaseModel]) -> tuple[str, ...]:
+    # The fields whose type can hold a non-finite number the model does not allow.
     fields = _checked_fields.get(model)
     if fields is None:
-        if model.model_config.get("allow_inf_nan") is True:
-            fields = ()
-        else:
-            fields = tuple(
-                name
-                for name, info in model.model_fields.items()
-                if not any(getattr(m, "allow_inf_nan", None) is True for m in info.metadata)
-            )
+        allowed = model.model_config.get("allow_inf_nan") is True
+        schemas = _field_schemas(model)
+        fields = tuple(
+            name
+            for name, info in model.model_fields.items()
+            if not any(getattr(m, "allow_inf_nan", None) is True for m in info.metadata)
+            and _may_hold_non_finite(schemas.get(name, _UNKNOWN), allowed=allowed)
+        )
         _checked_fields[model] = fields
     return fields
+
+
+def _field_schemas(model: type[BaseModel]) -> dict[str, Any]:
+    schema: Any = model.__pydantic_core_schema__
+    while isinstance(schema, dict) and schema.get("type") in ("definitions", "model"):
+        schema = schema["schema"]
+    fields = schema.get("fields") if isinstance(schema, dict) else None
+    if not isinstance(fields, dict):
+        return {}
+    return {name: field.get("schema", _UNKNOWN) for name, field in fields.items()}
+
+
+_SCALARS = frozenset({int, str, bool, bytes})
+_UNKNOWN = {"type": "definition-ref"}  # a field whose schema is not found: check it
