@@ -81,8 +81,8 @@ def test_run_publish_stop_and_restart_does_not_reprocess(
     run = ["run", "svc:Service", "--bootstrap-servers", kafka_bootstrap]
     stream = start_stream(run)
     stream.wait_for(r"^INFO  Service started\. Press CTRL\+C to exit$")
-    assert f"INFO  in-{uid} | on_in waiting for messages" in stream.lines
-    assert f"INFO  out-{uid} | on_out waiting for messages" in stream.lines
+    assert f"INFO  in-{uid} | on_in waiting for messages (group group-{uid})" in stream.lines
+    assert f"INFO  out-{uid} | on_out waiting for messages (group group-{uid}.out)" in stream.lines
 
     sent = publish(tmp_path, kafka_bootstrap, "svc:Service", f"in-{uid}", '{"data": 1.5}')
     assert sent == f"Published 1 message to in-{uid}\n"
@@ -239,7 +239,7 @@ def test_the_demo_runs_as_the_readme_says(
     ]
     assert banner == [
         "INFO  Service starting...",
-        "INFO  input_data | on_input_data waiting for messages",
+        "INFO  input_data | on_input_data waiting for messages (group Service.on_input_data)",
         "INFO  Service started. Press CTRL+C to exit",
     ]
     # The demo's topics are shared with other runs: this run's reading has a key of its own,

@@ -60,8 +60,8 @@ def test_banner_then_graceful_stop_on_sigterm(
     stream.wait_for(r"Service started\. Press CTRL\+C to exit$")
     assert stream.lines[:4] == [
         "INFO  Service starting...",
-        "INFO  in | on_in waiting for messages",
-        "INFO  out | on_out waiting for messages",
+        "INFO  in | on_in waiting for messages (group Service.on_in)",
+        "INFO  out | on_out waiting for messages (group Service.on_out)",
         "INFO  out 2.0",
     ]
     assert stream.stop() == 0

@@ -8,8 +8,9 @@ parameter.
 from __future__ import annotations
 
 import inspect
+import types
 from collections.abc import Callable, Sequence
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, PydanticSchemaGenerationError, TypeAdapter
 
@@ -17,6 +18,7 @@ from stream.core._codec import decoder_for
 from stream.core._decorators import marks_of
 from stream.core._errors import BindError
 from stream.core._injection import Injection, injection_for, provide_marker
+from stream.core._messages import Message, OutgoingMessage
 from stream.core._options import ConsumeOptions, ProduceOptions
 from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
 
@@ -39,27 +41,33 @@ def handler_specs(service_class: type) -> tuple[HandlerSpec, ...]:
     if cached is not None:
         return cached
     specs = []
-    for name, function in _marked_methods(service_class):
-        specs.append(_read_handler(service_class.__name__, name, function))
+    explicit_name = getattr(service_class, "name", None)
+    for name, function, owner in _marked_methods(service_class):
+        # The default group is stable: a subclass or another module does not move it.
+        group_prefix = explicit_name if isinstance(explicit_name, str) else owner.__name__
+        specs.append(_read_handler(service_class.__name__, name, function, group_prefix))
     _check_no_split_groups(service_class.__name__, specs)
     result = tuple(specs)
     setattr(service_class, _SPECS_ATTRIBUTE, result)
     return result
 
 
-def _marked_methods(service_class: type) -> list[tuple[str, Callable[..., Any]]]:
-    found: dict[str, Callable[..., Any]] = {}
+def _marked_methods(service_class: type) -> list[tuple[str, Callable[..., Any], type]]:
+    """Each handler's name, function and the class that defines it."""
+    found: dict[str, tuple[Callable[..., Any], type]] = {}
     # Base classes first, so a subclass's override replaces its base's handler in place.
     for klass in reversed(service_class.__mro__):
         for name, attribute in vars(klass).items():
             if marks_of(attribute) is not None:
-                found[name] = attribute
+                found[name] = (attribute, klass)
             elif name in found:
                 del found[name]  # overridden without marks: no longer a handler
-    return list(found.items())
+    return [(name, function, owner) for name, (function, owner) in found.items()]
 
 
-def _read_handler(service: str, name: str, function: Callable[..., Any]) -> HandlerSpec:
+def _read_handler(
+    service: str, name: str, function: Callable[..., Any], group_prefix: str
+) -> HandlerSpec:
     where = f"{service}.{name}"
     marks = marks_of(function)
     assert marks is not None
@@ -70,6 +78,12 @@ def _read_handler(service: str, name: str, function: Callable[..., Any]) -> Hand
     except Exception as error:
         raise BindError(f"{where}: cannot resolve its type annotations ({error})") from error
     return_type = hints.get("return")
+    if return_type in (OutgoingMessage, Message):
+        raise BindError(
+            f"{where}: returns a {return_type.__name__}, which would be sent as a JSON "
+            "object; return the body (a model or a value) and set its key with "
+            "@produce(key=...), or send it yourself with an injected Publisher"
+        )
     consume = marks.consume
     if consume is None:
         if return_type is None or return_type is type(None):
@@ -90,7 +104,7 @@ def _read_handler(service: str, name: str, function: Callable[..., Any]) -> Hand
         _batch_element(where, message_param, message_type) if consume.batch else message_type
     )
     adapter = _adapter(where, message_param, element_type)
-    raw_kind = element_type if element_type in (bytes, str) else None
+    raw_kind = _raw_kind(element_type)
     for produce in marks.produces:
         _check_key_field(where, produce, return_type)
     return ConsumerSpec(
@@ -98,7 +112,7 @@ def _read_handler(service: str, name: str, function: Callable[..., Any]) -> Hand
         name=name,
         options=consume,
         produces=marks.produces,
-        group_id=consume.group_id or f"{service}.{name}",
+        group_id=consume.group_id or f"{group_prefix}.{name}",
         message_param=message_param,
         message_type=element_type,
         adapter=adapter,
@@ -158,6 +172,17 @@ def _read_parameters(
             "message model, e.g. `msg: MyModel`"
         )
     return message[0], message[1], tuple(injections)
+
+
+def _raw_kind(annotation: Any) -> type[Any] | None:
+    """``bytes`` or ``str`` for a raw body (also ``bytes | None``: a tombstone is None)."""
+    if annotation in (bytes, str):
+        return annotation  # type: ignore[no-any-return]
+    if get_origin(annotation) in (Union, types.UnionType):
+        kept = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(kept) == 1 and kept[0] in (bytes, str):
+            return kept[0]  # type: ignore[no-any-return]
+    return None
 
 
 def _batch_element(where: str, param: str, annotation: Any) -> Any:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from stream.core._errors import EncodeError
 from stream.core._finite import NonFiniteError, non_finite_finder
-from stream.core._messages import HeaderItems, HeadersInput
+from stream.core._messages import HeaderItems, HeadersInput, Message, OutgoingMessage
 
 __all__ = (
     "Decoder",
@@ -49,6 +49,8 @@ def encode_value(value: object) -> bytes | None:
             return value
         if isinstance(value, str):
             return value.encode()
+        if isinstance(value, OutgoingMessage | Message):
+            raise TypeError(f"a {type(value).__name__} is not a body")
         return _adapter_for_type(type(value)).dump_json(value)
     except Exception as error:
         raise EncodeError(

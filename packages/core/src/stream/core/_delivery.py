@@ -65,13 +65,17 @@ class DeadLetter:
         return self.topic if self.topic is not None else source_topic + self.suffix
 
 
+_DEFAULT_RETRY = Retry()
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DeliveryPolicy:
     """The promises a subscription keeps.
 
     Attributes:
         guarantee: When offsets are committed; at-least-once by default.
-        retry: How a failing handler is retried.
+        retry: How a failing handler is retried: three tries by default, one under
+            at-most-once (which never repeats a handler; more is refused).
         dead_letter: Where failures go. ``None`` means a failure stops the
             subscription with the error and nothing is committed past it, so
             nothing is dropped; use it only when a failure must halt the service.
@@ -80,11 +84,20 @@ class DeliveryPolicy:
     """
 
     guarantee: Guarantee = Guarantee.AT_LEAST_ONCE
-    retry: Retry = field(default_factory=Retry)
+    retry: Retry = _DEFAULT_RETRY
     dead_letter: DeadLetter | None = field(default_factory=DeadLetter)
     timeout: float | None = None
 
     def __post_init__(self) -> None:
+        if self.guarantee is Guarantee.AT_MOST_ONCE:
+            if self.retry is _DEFAULT_RETRY:
+                object.__setattr__(self, "retry", Retry(attempts=1))
+            elif self.retry.attempts > 1:
+                raise ValueError(
+                    f"DeliveryPolicy(guarantee=AT_MOST_ONCE, retry=Retry(attempts="
+                    f"{self.retry.attempts})): at-most-once never runs a handler twice; use "
+                    "Retry(attempts=1), or at-least-once to retry"
+                )
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError(
                 f"DeliveryPolicy(timeout={self.timeout}): use a positive number of seconds or None"

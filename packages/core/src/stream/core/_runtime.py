@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import replace
 from functools import wraps
 from typing import Any
 
@@ -20,8 +22,22 @@ __all__ = ("build_dispatcher", "publishing_method", "subscription_for")
 
 
 def subscription_for(spec: ConsumerSpec) -> Subscription:
-    """What the transport needs to know about ``spec``'s subscription."""
-    return Subscription(name=spec.qualname, group_id=spec.group_id, options=spec.options)
+    """What the transport needs to know about ``spec``'s subscription.
+
+    A pattern never matches the subscription's own dead-letter topics: ``orders.*``
+    would otherwise read ``orders.x.dlq``, dead-letter it again to ``orders.x.dlq.dlq``,
+    and so on without end.
+    """
+    options = spec.options
+    dead_letter = options.delivery.dead_letter
+    if options.pattern is not None and dead_letter is not None:
+        own = (
+            re.escape(dead_letter.topic)
+            if dead_letter.topic is not None
+            else f".*{re.escape(dead_letter.suffix)}"
+        )
+        options = replace(options, pattern=rf"(?!{own}\Z)(?:{options.pattern})")
+    return Subscription(name=spec.qualname, group_id=spec.group_id, options=options)
 
 
 def build_dispatcher(

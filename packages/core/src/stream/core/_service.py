@@ -41,10 +41,15 @@ class Service:
         broker: The transport the service runs on, e.g. ``KafkaBroker("localhost:9092")``.
         container: A dependency-injector container instance, for ``Provide[...]``
             parameters of handlers.
+        name: Names the consumer groups of handlers without an explicit ``group_id``.
     """
 
     broker: ClassVar[Transport]
     container: ClassVar[Any] = None
+    name: ClassVar[str | None] = None
+    """Names the service's consumer groups (``"<name>.<method>"``); subclasses inherit it.
+    ``None``: the name of the class that defines each handler, so a subclass or a
+    module move never silently switches a handler to a new group."""
 
     _running: _Running | None = None
 
@@ -121,7 +126,9 @@ class Service:
             for spec in specs:
                 if isinstance(spec, ConsumerSpec):
                     topics = ", ".join(spec.topics) or f"pattern {spec.options.pattern}"
-                    self.logger.info("%s | %s waiting for messages", topics, spec.name)
+                    self.logger.info(
+                        "%s | %s waiting for messages (group %s)", topics, spec.name, spec.group_id
+                    )
             await self._hook("after_startup")
         except BaseException:
             # Also for a handler the transport refused: no subscription stays behind.

@@ -59,7 +59,10 @@ class KafkaBroker(Transport):
         producer: Producer settings.
         consumer: Consumer settings shared by every subscription.
         shutdown_timeout: Seconds :meth:`stop` (and a rebalance) waits for handlers in
-            flight before cancelling them.
+            flight before cancelling them. Keep it below the time the platform allows a
+            stop: Kubernetes sends SIGKILL 30 s after SIGTERM by default
+            (``terminationGracePeriodSeconds``), and the drain still has to commit and
+            leave the group after this wait.
         block_warning: Seconds a handler may block the event loop before a WARNING
             names it and the line it is stuck on (``None``: no watchdog). The watchdog
             is a thread and a timer task: nothing is measured per message.
@@ -77,7 +80,7 @@ class KafkaBroker(Transport):
         security: Security | None = None,
         producer: ProducerOptions | None = None,
         consumer: ConsumerOptions | None = None,
-        shutdown_timeout: float = 30.0,
+        shutdown_timeout: float = 25.0,
         block_warning: float | None = 0.5,
     ) -> None:
         if isinstance(bootstrap_servers, str):
