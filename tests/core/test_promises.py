@@ -154,3 +154,22 @@ async def test_a_pattern_never_consumes_its_own_dead_letter_topics() -> None:
         assert broker.messages("orders.eu.dlq.dlq") == []
         await service.publish(Reading(data=1), "orders.us")  # the pattern still matches
     assert broker.committed("S.handle", "orders.us") == 1
+
+
+async def test_a_dead_letter_too_large_to_send_is_truncated_and_flagged_not_stopping() -> None:
+    class S(Service):
+        @consume("in")
+        async def handle(self, msg: Reading) -> None: ...
+
+    body = b"x" * 1990  # fits the broker's 2,000 bytes; with the error headers it does not
+    broker = MemoryBroker(raise_handler_errors=False, max_message_bytes=2000)
+    async with TestBroker(S(), broker=broker) as service:
+        await service.publish(body, "in", headers={"big": b"h" * 5})
+        await service.publish(Reading(data=1), "in")  # the partition moves on
+        [letter] = records(service, "in.dlq")
+    assert letter.value == b""
+    assert letter.header("stream.dlq.truncated") == b"value,key,headers"
+    assert letter.header("stream.source.offset") == b"0"
+    assert letter.header("stream.error.type") == b"pydantic_core._pydantic_core.ValidationError"
+    assert letter.header("big") is None
+    assert broker.committed("S.handle", "in") == 2

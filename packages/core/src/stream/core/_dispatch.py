@@ -298,6 +298,28 @@ class Dispatcher:
         decode_error.__cause__ = error
         return decode_error
 
+    def _truncated(self, letter: DeadLetterMessage) -> DeadLetterMessage:
+        # The input fitted, its copy plus the error does not: keep why it failed and where
+        # the input is (stream.source.* name its partition and offset), flagged, rather than
+        # stop the partition on a letter that can never be sent. Under a very small limit
+        # the error's text goes too (its type stays).
+        reason = tuple((n, v) for n, v in letter.headers if n.startswith(_OWN_HEADERS))
+        without_text = tuple((n, v) for n, v in reason if n != "stream.error.message")
+        refused: str | None = None
+        for headers in (reason, without_text):
+            short = DeadLetterMessage(
+                topic=letter.topic,
+                value=b"",
+                key=None,
+                headers=(*headers, ("stream.dlq.truncated", b"value,key,headers")),
+                error=letter.error,
+                attempts=letter.attempts,
+            )
+            refused = self._refusal(short) if self._refusal is not None else None
+            if refused is None:
+                return short
+        raise EncodeError(f"{self._name}: even a truncated dead letter is refused: {refused}")
+
     def _fail(
         self, message: Message, error: Exception, attempts: int, outputs: list[OutgoingMessage]
     ) -> None:
@@ -305,6 +327,8 @@ class Dispatcher:
             # No dead-letter topic: stop here so nothing past this message is committed.
             raise error
         letter = dead_letter(message, error, attempts, self._name, self._policy)
+        if self._refusal is not None and self._refusal(letter) is not None:
+            letter = self._truncated(letter)
         outputs.append(letter)
         if not self._failure_log.should_log(message.topic, message.partition, letter.topic):
             return
