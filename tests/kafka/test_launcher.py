@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
 import re
 import select
@@ -238,20 +240,8 @@ def test_missing_maven_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_ensure_kafka_jars_runs_maven_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A stand-in mvn that "downloads" one jar slowly and counts its runs.
-    calls = tmp_path / "calls"
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    mvn = bin_dir / "mvn"
-    mvn.write_text(
-        "#!/bin/sh\n"
-        f"echo run >> {calls}\n"
-        "sleep 0.5\n"
-        'for a in "$@"; do case "$a" in -DoutputDirectory=*) out="${a#*=}";; esac; done\n'
-        'mkdir -p "$out" && touch "$out/kafka_2.13-9.9.9.jar"\n'
-    )
-    mvn.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    # A stand-in mvn that "downloads" slowly and logs its runs.
+    calls = _stand_in_mvn(tmp_path, monkeypatch, delay=0.5)
     cache = tmp_path / "cache"
 
     # Two at once must not both download or corrupt the cache.
@@ -270,9 +260,13 @@ def test_ensure_kafka_jars_runs_maven_once(tmp_path: Path, monkeypatch: pytest.M
     mtime = marker.stat().st_mtime_ns
 
     assert ensure_kafka_jars("9.9.9", cache) == results[0]
-    assert calls.read_text().count("run") == 1
+    [args] = _runs(calls)
     assert marker.stat().st_mtime_ns == mtime
     assert [p.name for p in (cache / "9.9.9").iterdir() if p.name.startswith(".staging")] == []
+    # Checksums enforced, and every file downloaded (so checked) in this run.
+    assert "--strict-checksums" in args
+    [repository] = [a.split("=", 1)[1] for a in args if a.startswith("-Dmaven.repo.local=")]
+    assert Path(repository).parent.name.startswith(".staging-")
 
 
 def test_ensure_kafka_jars_reports_maven_failure(
@@ -308,6 +302,281 @@ def test_ensure_kafka_jars_is_idempotent(
 def test_bad_version_is_rejected() -> None:
     with pytest.raises(ValueError, match="not a Kafka version"):
         ensure_kafka_jars("../4.1.0")
+
+
+def test_manifest_records_each_jar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _stand_in_mvn(tmp_path, monkeypatch)
+    libs = ensure_kafka_jars("9.9.9", tmp_path / "cache")
+    assert _manifest(libs.parent) == {
+        name: hashlib.sha256(data).hexdigest() for name, data in _JARS.items()
+    }
+
+
+def test_preseeded_cache_with_extra_jar_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the launcher used to trust: a marker and a libs folder, here with a jar of
+    # somebody else's. Without a manifest it is not used; without Maven, nothing runs.
+    root = tmp_path / "cache" / "9.9.9"
+    (root / "libs").mkdir(parents=True)
+    for name, data in _JARS.items():
+        (root / "libs" / name).write_bytes(data)
+    (root / "libs" / "evil.jar").write_bytes(b"PK evil")
+    (root / "complete").write_text("kafka 9.9.9\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    java = _stand_in_java(tmp_path)
+    with pytest.raises(LauncherError, match=r"Maven is needed .*have no manifest"):
+        LocalKafka(_config(tmp_path, java)).start()
+    assert _ran_with_classpath(java) == []
+
+    # With Maven, the folder is downloaded again as a whole: the extra jar is gone.
+    _stand_in_mvn(tmp_path, monkeypatch)
+    libs = ensure_kafka_jars("9.9.9", tmp_path / "cache")
+    assert sorted(p.name for p in libs.iterdir()) == sorted(_JARS)
+
+
+def test_extra_jar_next_to_the_manifest_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    libs = _cached(tmp_path, monkeypatch)
+    (libs / "evil.jar").write_bytes(b"PK evil")
+    java = _stand_in_java(tmp_path)
+    with pytest.raises(LauncherError, match=_refusal(libs / "evil.jar", "is not in")):
+        LocalKafka(_config(tmp_path, java)).start()
+    assert _ran_with_classpath(java) == []
+
+
+def test_tampered_jar_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    libs = _cached(tmp_path, monkeypatch)
+    jar = libs / "kafka-clients-9.9.9.jar"
+    before = jar.stat()
+    data = bytearray(jar.read_bytes())
+    data[0] ^= 0xFF
+    jar.write_bytes(data)
+    # Same size, same mtime: only the bytes tell.
+    os.utime(jar, ns=(before.st_atime_ns, before.st_mtime_ns))
+    java = _stand_in_java(tmp_path)
+    with pytest.raises(LauncherError, match=_refusal(jar, "has changed since it was downloaded")):
+        LocalKafka(_config(tmp_path, java)).start()
+    assert _ran_with_classpath(java) == []
+
+
+def test_missing_or_linked_jar_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    libs = _cached(tmp_path, monkeypatch)
+    jar = libs / "kafka-clients-9.9.9.jar"
+    jar.rename(tmp_path / "elsewhere.jar")
+    with pytest.raises(LauncherError, match=_refusal(jar, "lacks")):
+        ensure_kafka_jars("9.9.9", tmp_path / "cache")
+    jar.symlink_to(tmp_path / "elsewhere.jar")  # the same bytes, through a link
+    with pytest.raises(LauncherError, match=r"a symbolic link is refused"):
+        ensure_kafka_jars("9.9.9", tmp_path / "cache")
+
+
+@pytest.mark.parametrize("writable_by", [0o020, 0o002], ids=["group", "others"])
+@pytest.mark.parametrize("where", ["cache root", "version folder", "libs", "jar", "manifest"])
+def test_cache_writable_by_others_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, writable_by: int
+) -> None:
+    libs = _cached(tmp_path, monkeypatch)
+    path = {
+        "cache root": tmp_path / "cache",
+        "version folder": libs.parent,
+        "libs": libs,
+        "jar": libs / "kafka_2.13-9.9.9.jar",
+        "manifest": libs.parent / MANIFEST,
+    }[where]
+    path.chmod(path.stat().st_mode | writable_by)
+    java = _stand_in_java(tmp_path)
+    quoted = re.escape(str(path))
+    with pytest.raises(
+        LauncherError, match=rf"{quoted} is writable by group or others .*chmod (-R )?go-w {quoted}"
+    ):
+        LocalKafka(_config(tmp_path, java)).start()
+    assert _ran_with_classpath(java) == []
+
+
+def test_writable_cache_root_is_refused_before_any_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _stand_in_mvn(tmp_path, monkeypatch)
+    cache = tmp_path / "shared"
+    cache.mkdir()
+    cache.chmod(0o777)
+    with pytest.raises(LauncherError, match=r"shared is writable by group or others"):
+        ensure_kafka_jars("9.9.9", cache)
+    assert _runs(calls) == []
+
+
+def test_cache_of_another_user_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    libs = _cached(tmp_path, monkeypatch)
+    me = os.geteuid()
+    monkeypatch.setattr(os, "geteuid", lambda: me + 1)
+    with pytest.raises(
+        LauncherError,
+        match=rf"folder \S*cache belongs to uid {me}, not to you .*as root: chown -R {me + 1} ",
+    ):
+        ensure_kafka_jars("9.9.9", libs.parent.parent)
+
+
+def test_download_under_a_permissive_umask_leaves_a_private_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stand_in_mvn(tmp_path, monkeypatch)
+    old = os.umask(0o002)
+    try:
+        libs = ensure_kafka_jars("9.9.9", tmp_path / "new" / "cache")
+    finally:
+        os.umask(old)
+    for path in [tmp_path / "new", libs.parent.parent, libs.parent, libs, *libs.iterdir()]:
+        assert path.stat().st_mode & 0o022 == 0, path
+    assert ensure_kafka_jars("9.9.9", tmp_path / "new" / "cache") == libs
+
+
+def test_download_not_matching_the_published_sha1_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stand_in_mvn(tmp_path, monkeypatch, sha1s={"kafka-clients-9.9.9.jar": "0" * 40})
+    root = tmp_path / "cache" / "9.9.9"
+    with pytest.raises(LauncherError, match=r"kafka-clients-9.9.9.jar does not match the SHA-1"):
+        ensure_kafka_jars("9.9.9", tmp_path / "cache")
+    _stand_in_mvn(tmp_path, monkeypatch, sha1s={"kafka-clients-9.9.9.jar": None})
+    with pytest.raises(LauncherError, match=r"published no SHA-1 for it"):
+        ensure_kafka_jars("9.9.9", tmp_path / "cache")
+    assert sorted(p.name for p in root.iterdir()) == [".lock"]
+
+
+def test_maven_checksum_failure_is_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mvn = tmp_path / "mvn"
+    mvn.write_text(
+        "#!/bin/sh\necho '[ERROR] Could not transfer artifact x:y:jar:1: Checksum validation "
+        "failed, expected 1234 but is 5678' >&2\nexit 1\n"
+    )
+    mvn.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(
+        LauncherError, match=r"(?s)did not match the checksum its repository.*expected 1234"
+    ):
+        ensure_kafka_jars("9.9.7", cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.kafka
+def test_fresh_download_is_verified_and_starts(kafka: LocalKafka, tmp_path: Path) -> None:
+    # A real download (Maven, through the machine's repository settings) into an empty
+    # cache: checked against the published checksums, recorded, and java runs from it.
+    version = kafka.config.kafka_version
+    libs = ensure_kafka_jars(version, tmp_path / "cache")
+    recorded = _manifest(libs.parent)
+    assert recorded == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in libs.iterdir()}
+    assert f"kafka_2.13-{version}.jar" in recorded
+    # The same jars as in the shared cache the module's broker runs from.
+    shared = ensure_kafka_jars(version, kafka.config.cache_dir)
+    assert _manifest(shared.parent) == recorded
+    with LocalKafka(LocalKafkaConfig(cache_dir=tmp_path / "cache")) as broker:
+        topic = _topic()
+        asyncio.run(_produce(broker.bootstrap_servers, topic, b"verified"))
+        assert asyncio.run(_consume(broker.bootstrap_servers, topic, until=b"verified"))
+
+
+MANIFEST = "manifest.sha256"
+"""Where a download records each jar's sha256, next to ``libs`` (``sha256sum`` format)."""
+
+_JARS = {"kafka_2.13-9.9.9.jar": b"PK kafka broker", "kafka-clients-9.9.9.jar": b"PK clients"}
+"""What the stand-in Maven "downloads" for Kafka 9.9.9."""
+
+
+def _stand_in_mvn(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    delay: float = 0.0,
+    sha1s: dict[str, str | None] | None = None,
+) -> Path:
+    """Put a stand-in ``mvn`` first on PATH; return the file where it logs its arguments.
+
+    Like Maven's dependency:copy-dependencies, it writes the jars into ``-DoutputDirectory``
+    and into the local repository (``-Dmaven.repo.local``) next to their published
+    ``.sha1``: the right one unless ``sha1s`` says otherwise (``None``: none published).
+    """
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    calls = tmp_path / "mvn-calls"
+    script = bin_dir / "mvn"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import hashlib, json, sys, time\n"
+        "from pathlib import Path\n"
+        f"jars, sha1s, calls = {_JARS!r}, {sha1s or {}!r}, {str(calls)!r}\n"
+        "with open(calls, 'a') as log:\n"
+        "    log.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "args = [a[2:].split('=', 1) for a in sys.argv[1:] if a.startswith('-D') and '=' in a]\n"
+        "opts = dict(args)\n"
+        "out = Path(opts['outputDirectory'])\n"
+        "out.mkdir(parents=True, exist_ok=True)\n"
+        "for name, data in jars.items():\n"
+        "    (out / name).write_bytes(data)\n"
+        "    if 'maven.repo.local' in opts:\n"
+        "        folder = Path(opts['maven.repo.local'], 'org', 'example', name[:-4])\n"
+        "        folder.mkdir(parents=True, exist_ok=True)\n"
+        "        (folder / name).write_bytes(data)\n"
+        "        sha1 = sha1s.get(name, hashlib.sha1(data).hexdigest())\n"
+        "        if sha1 is not None:\n"
+        "            (folder / (name + '.sha1')).write_text(sha1 + '\\n')\n"
+        f"time.sleep({delay})\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return calls
+
+
+def _runs(calls: Path) -> list[list[str]]:
+    """The argument lists the stand-in mvn was run with."""
+    if not calls.exists():
+        return []
+    return [json.loads(line) for line in calls.read_text().splitlines()]
+
+
+def _cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache for Kafka 9.9.9 as a download leaves it, under ``tmp_path/cache``; its libs."""
+    _stand_in_mvn(tmp_path, monkeypatch)
+    return ensure_kafka_jars("9.9.9", tmp_path / "cache")
+
+
+def _stand_in_java(tmp_path: Path) -> Path:
+    """A java that reports version 17 and logs every other run (and fails it)."""
+    java = tmp_path / "java"
+    java.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {tmp_path / "java-calls"}\n'
+        'if [ "$1" = -version ]; then echo \'openjdk version "17.0.2"\' >&2; exit 0; fi\n'
+        "exit 1\n"
+    )
+    java.chmod(0o755)
+    return java
+
+
+def _ran_with_classpath(java: Path) -> list[str]:
+    """The runs of the stand-in java that were given a class path (so would run jars)."""
+    calls = java.parent / "java-calls"
+    lines = calls.read_text().splitlines() if calls.exists() else []
+    return [line for line in lines if "-cp" in line.split()]
+
+
+def _config(tmp_path: Path, java: Path) -> LocalKafkaConfig:
+    return LocalKafkaConfig(kafka_version="9.9.9", cache_dir=tmp_path / "cache", java=str(java))
+
+
+def _refusal(path: Path, what: str) -> str:
+    """A pattern for an error naming ``path`` and saying to delete its version folder."""
+    root = path.parent.parent
+    return rf"^(?=.*{re.escape(str(path))})(?=.*{what}).* rm -rf {re.escape(str(root))}$"
+
+
+def _manifest(root: Path) -> dict[str, str]:
+    """name -> sha256 from the manifest of a version folder."""
+    lines = (root / MANIFEST).read_text().splitlines()
+    return {name: digest for digest, name in (line.split("  ", 1) for line in lines)}
 
 
 def _alive(pid: int) -> bool:

@@ -81,8 +81,9 @@ class LocalKafka:
         """Download the jars if needed, format storage once, start java and wait until ready.
 
         Raises:
-            LauncherError: Java or Maven missing, download failed, the broker exited early
-                or was not ready within ``startup_timeout``.
+            LauncherError: Java or Maven missing, download failed, the jar cache failed
+                its checks (see the package README, "Trust"), the broker exited early or
+                was not ready within ``startup_timeout``.
         """
         with self._lock:
             if self.pid is not None:
