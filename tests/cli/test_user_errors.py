@@ -35,11 +35,16 @@ MEMORY_SERVICE = """
 
 
 def one_error_line(
-    args: list[str], tmp_path: Path, stdin: str | None = None, *, after_logs: bool = False
+    args: list[str],
+    tmp_path: Path,
+    stdin: str | None = None,
+    *,
+    after_logs: bool = False,
+    env: dict[str, str] | None = None,
 ) -> str:
     """The one line a failing ``stream`` printed; with ``after_logs``, the service's log
     lines may come before it (the error came after the service began to start)."""
-    done = run_stream([*args, "--app-dir", str(tmp_path)], cwd=tmp_path, stdin=stdin)
+    done = run_stream([*args, "--app-dir", str(tmp_path)], cwd=tmp_path, stdin=stdin, env=env)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
@@ -204,6 +209,29 @@ def test_ill_typed_setting(tmp_path: Path, write_module: WriteModule) -> None:
     )
     line = one_error_line(["run", "configured:WithSettings", "--threshold", "high"], tmp_path)
     assert "invalid --threshold 'high': Input should be a valid number" in line
+
+
+def test_a_secret_setting_is_never_printed(tmp_path: Path, write_module: WriteModule) -> None:
+    write_module(
+        "secretive",
+        MEMORY_SERVICE
+        + """
+    from pydantic import Field, SecretStr
+    from pydantic_settings import BaseSettings
+
+    class Settings(BaseSettings):
+        db_password: SecretStr = Field(min_length=8)
+
+    class WithSecret(Service):
+        settings: Settings
+    """,
+    )
+    line = one_error_line(["run", "secretive:WithSecret"], tmp_path, env={"DB_PASSWORD": "envpw"})
+    assert "envpw" not in line
+    assert "secret from the environment variable DB_PASSWORD, not shown" in line
+    line = one_error_line(["run", "secretive:WithSecret", "--db-password", "hunter2"], tmp_path)
+    assert "hunter2" not in line
+    assert "invalid --db-password (secret from --db-password, not shown)" in line
 
 
 def test_publish_checks_the_message_against_the_consumer_model(
