@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, SecretBytes, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stream.cli._errors import CliError
@@ -140,3 +140,120 @@ def test_settings_must_be_a_pydantic_model() -> None:
     assert settings_model(Adder) is Settings
     with pytest.raises(CliError, match=r"Odd.settings is annotated .*pydantic BaseModel"):
         settings_model(Odd)
+
+
+class Database(BaseModel):
+    host: str
+    password: SecretStr
+
+
+class Credentials(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOP_")
+
+    db_password: SecretStr = Field(min_length=8)
+    token: SecretBytes | None = Field(default=None, min_length=8)
+    database: Database | None = None
+    threshold: float = 0.5
+
+
+class Shop(Service):
+    settings: Credentials
+
+
+def shop_error(*args: str) -> str:
+    with pytest.raises(CliError) as caught:
+        configured(Shop, *args)
+    return str(caught.value)
+
+
+def test_a_secret_option_is_named_never_shown() -> None:
+    message = shop_error("--db-password", "hunter2")
+    assert "hunter2" not in message
+    assert "invalid --db-password (secret from --db-password, not shown)" in message
+    assert "at least 8" in message  # still says what is wrong with it
+    message = shop_error("--db-password", "long-enough", "--token", "sesame")
+    assert "sesame" not in message
+    assert "invalid --token (secret from --token, not shown)" in message
+
+
+def test_a_secret_from_the_environment_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_DB_PASSWORD", "envpw")
+    message = shop_error()
+    assert "envpw" not in message
+    assert (
+        "invalid --db-password (secret from the environment variable SHOP_DB_PASSWORD, not shown)"
+    ) in message
+
+
+def test_a_secret_inside_a_model_is_not_shown() -> None:
+    hidden = '{"host": "db", "password": 1234567}'
+    message = shop_error("--db-password", "long-enough", "--database", hidden)
+    assert "1234567" not in message
+    assert "invalid --database['password'] (secret from --database, not shown)" in message
+    # A model that holds a secret is not shown whole either, nor its malformed JSON.
+    message = shop_error("--db-password", "long-enough", "--database", '["db", "pw-in-a-list"]')
+    assert "pw-in-a-list" not in message
+    message = shop_error("--db-password", "long-enough", "--database", '{"password": "pw-typo}')
+    assert "pw-typo" not in message
+    assert "--database expects JSON here" in message
+    # Its other fields still show what was wrong.
+    message = shop_error(
+        "--db-password", "long-enough", "--database", '{"host": 7, "password": "pw"}'
+    )
+    assert "invalid --database['host'] 7: Input should be a valid string" in message
+
+
+class Checked(BaseSettings):
+    api_key: SecretStr
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def known(cls, value: object) -> object:
+        raise ValueError(f"{value} is not a key of ours")
+
+
+class Client(Service):
+    settings: Checked
+
+
+class Paired(BaseSettings):
+    user: str = "admin"
+    password: SecretStr
+
+    @model_validator(mode="after")
+    def differ(self) -> Paired:
+        if self.password.get_secret_value() == self.user:
+            raise ValueError("the password is the user name")
+        return self
+
+
+class Login(Service):
+    settings: Paired
+
+
+def test_a_validator_message_does_not_repeat_the_secret() -> None:
+    with pytest.raises(CliError) as caught:
+        configured(Client, "--api-key", "sk-live-1234")
+    message = str(caught.value)
+    assert "sk-live-1234" not in message
+    assert "is not a key of ours" in message
+    # A model validator's input is every value, the secret among them.
+    with pytest.raises(CliError) as caught:
+        configured(Login, "--user", "root", "--password", "root")
+    message = str(caught.value)
+    assert "root" not in message
+    assert "invalid settings (Paired) (secret, not shown): Value error, the password is" in message
+
+
+def test_shown_values_are_escaped_and_cut_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    hostile = "\x1b[2J\x1b[31mred" + "x" * 500 + "\r\nforged line"
+    message = shop_error("--db-password", "long-enough", "--threshold", hostile)
+    assert message.startswith("invalid --threshold '\\x1b[2J\\x1b[31mredxxx")
+    assert not any(character < " " for character in message)  # no raw control character
+    shown = message.split("invalid --threshold ", 1)[1].split(": Input should", 1)[0]
+    assert len(shown) <= 80
+    assert "forged line" not in message
+    # A value from the environment says where it came from.
+    monkeypatch.setenv("SHOP_THRESHOLD", "high")
+    message = shop_error("--db-password", "long-enough")
+    assert "invalid --threshold 'high' (from the environment variable SHOP_THRESHOLD)" in message

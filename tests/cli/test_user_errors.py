@@ -5,14 +5,16 @@ Each case runs the real ``stream`` entry point in a subprocess: what a user sees
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.cli.conftest import WriteModule
-from tests.cli.helpers import run_stream
+from tests.cli.helpers import run_stream, stream_command
 
 MEMORY_SERVICE = """
     from pydantic import BaseModel
@@ -35,11 +37,16 @@ MEMORY_SERVICE = """
 
 
 def one_error_line(
-    args: list[str], tmp_path: Path, stdin: str | None = None, *, after_logs: bool = False
+    args: list[str],
+    tmp_path: Path,
+    stdin: str | None = None,
+    *,
+    after_logs: bool = False,
+    env: dict[str, str] | None = None,
 ) -> str:
     """The one line a failing ``stream`` printed; with ``after_logs``, the service's log
     lines may come before it (the error came after the service began to start)."""
-    done = run_stream([*args, "--app-dir", str(tmp_path)], cwd=tmp_path, stdin=stdin)
+    done = run_stream([*args, "--app-dir", str(tmp_path)], cwd=tmp_path, stdin=stdin, env=env)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
@@ -206,6 +213,29 @@ def test_ill_typed_setting(tmp_path: Path, write_module: WriteModule) -> None:
     assert "invalid --threshold 'high': Input should be a valid number" in line
 
 
+def test_a_secret_setting_is_never_printed(tmp_path: Path, write_module: WriteModule) -> None:
+    write_module(
+        "secretive",
+        MEMORY_SERVICE
+        + """
+    from pydantic import Field, SecretStr
+    from pydantic_settings import BaseSettings
+
+    class Settings(BaseSettings):
+        db_password: SecretStr = Field(min_length=8)
+
+    class WithSecret(Service):
+        settings: Settings
+    """,
+    )
+    line = one_error_line(["run", "secretive:WithSecret"], tmp_path, env={"DB_PASSWORD": "envpw"})
+    assert "envpw" not in line
+    assert "secret from the environment variable DB_PASSWORD, not shown" in line
+    line = one_error_line(["run", "secretive:WithSecret", "--db-password", "hunter2"], tmp_path)
+    assert "hunter2" not in line
+    assert "invalid --db-password (secret from --db-password, not shown)" in line
+
+
 def test_publish_checks_the_message_against_the_consumer_model(
     tmp_path: Path, write_module: WriteModule
 ) -> None:
@@ -234,3 +264,58 @@ def test_publish_without_service_needs_json(tmp_path: Path) -> None:
         tmp_path,
     )
     assert "no broker answered" in line or "MESSAGE is not JSON" in line
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_publish_refuses_what_only_python_calls_json(
+    tmp_path: Path, write_module: WriteModule, constant: str
+) -> None:
+    write_module("svc", MEMORY_SERVICE)
+    # No handler consumes "elsewhere": each line only has to be JSON.
+    stdin = f'{{"data": 1}}\n{{"data": {constant}}}\n'
+    line = one_error_line(["publish", "svc:Service", "elsewhere", "-"], tmp_path, stdin=stdin)
+    assert line.startswith(f"error: stdin line 2: MESSAGE is not JSON: {constant} is not a")
+    assert "(1 earlier message(s) were sent)" in line
+    # A consumer's model would take NaN for a float, but the bytes would not be JSON.
+    line = one_error_line(["publish", "svc:Service", "in", f'{{"data": {constant}}}'], tmp_path)
+    assert f"MESSAGE is not JSON: {constant} is not a" in line
+
+
+def test_publish_without_service_checks_the_message_before_the_broker(tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"  # nothing listens: it must not come to asking
+    line = one_error_line(["publish", "topic", "NaN", "--bootstrap-servers", address], tmp_path)
+    assert line.startswith("error: MESSAGE is not JSON: NaN is not a")
+
+
+def test_publish_of_deeply_nested_json_is_one_clear_line(
+    tmp_path: Path, write_module: WriteModule
+) -> None:
+    write_module("svc", MEMORY_SERVICE)
+    deep = "[" * 100_000 + "]" * 100_000
+    stdin = f'{{"data": 1}}\n{deep}\n'
+    line = one_error_line(["publish", "svc:Service", "elsewhere", "-"], tmp_path, stdin=stdin)
+    assert line.startswith("error: stdin line 2: MESSAGE is nested too deeply")
+    assert "RecursionError" not in line
+    address = f"127.0.0.1:{free_port()}"
+    line = one_error_line(
+        ["publish", "topic", "[" * 100_000, "--bootstrap-servers", address], tmp_path
+    )
+    assert line.startswith("error: MESSAGE is nested too deeply")
+
+
+def test_publish_of_a_line_that_is_not_utf8(tmp_path: Path, write_module: WriteModule) -> None:
+    write_module("svc", MEMORY_SERVICE)
+    done = subprocess.run(
+        [*stream_command(), "publish", "svc:Service", "elsewhere", "-", "--app-dir", str(tmp_path)],
+        cwd=tmp_path,
+        # Strict, as stdin is under most UTF-8 locales (C.UTF-8 would be lenient).
+        env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
+        input=b'{"data": 1}\n"caf\xe9"\n',
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.decode().splitlines() == [
+        "error: stdin line 2: MESSAGE is not UTF-8 text (1 earlier message(s) were sent)"
+    ]

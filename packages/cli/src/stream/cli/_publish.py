@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stream.cli._brokers import BOOTSTRAP_ENV, check_broker, kafka_broker, service_transport
-from stream.cli._errors import CliError
+from stream.cli._errors import CliError, shown
 from stream.cli._loading import load_service
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def parse_headers(values: Sequence[str]) -> tuple[tuple[str, bytes], ...]:
     for value in values:
         name, equals, text = value.partition("=")
         if not equals or not name:
-            raise CliError(f"--header expects NAME=VALUE, got {value!r}")
+            raise CliError(f"--header expects NAME=VALUE, got {shown(value)}")
         headers.append((name, text.encode()))
     return tuple(headers)
 
@@ -106,6 +106,9 @@ def publish(options: PublishOptions) -> int:
             f"give MODULE:ATTR of a service, or --bootstrap-servers (or {BOOTSTRAP_ENV}), "
             "to say where to publish"
         )
+    if options.message != STDIN:
+        # Before the broker is asked: a bad MESSAGE need not wait out its timeout.
+        check(_encoded(options.message))
     lines: Iterator[tuple[int | None, str]] = (
         _stdin_lines() if options.message == STDIN else iter([(None, options.message)])
     )
@@ -140,14 +143,14 @@ async def _send(
             if item is not None:
                 number, text = item
                 try:
-                    check(text.encode())
+                    check(_encoded(text))
                 except CliError as error:
                     problem = f"stdin line {number}: {error}" if number is not None else str(error)
                 else:
                     batch.append(
                         OutgoingMessage(
                             topic=options.topic,
-                            value=text.encode(),
+                            value=_encoded(text),
                             key=key,
                             headers=options.headers,
                             partition=options.partition,
@@ -181,22 +184,36 @@ def _more_waiting() -> bool:
 
 
 def _stdin_lines() -> Iterator[tuple[int | None, str]]:
-    for number, line in enumerate(sys.stdin, start=1):
+    # Bytes, decoded here: a line that is not UTF-8 is that line's error (see _encoded),
+    # whatever the locale, and the lines before it are still sent.
+    stdin = getattr(sys.stdin, "buffer", None)
+    raw_lines = stdin if stdin is not None else (line.encode() for line in sys.stdin)
+    for number, raw in enumerate(raw_lines, start=1):
+        line = raw.decode(errors="surrogateescape")
         if line.strip():
             yield number, line.rstrip("\r\n")
 
 
+def _encoded(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # An argument that was not UTF-8 arrives with surrogates standing for its bytes.
+        raise CliError("MESSAGE is not UTF-8 text") from None
+
+
 def _checker(service: Service | None, topic: str) -> Callable[[bytes], None]:
-    """Checks a body against every handler of ``service`` consuming ``topic``; else as JSON."""
+    """Checks a body against every handler of ``service`` consuming ``topic``; else as JSON.
+
+    A body any of them reads as JSON must be JSON as every other reader of the topic
+    understands it: Python's ``NaN`` and ``Infinity`` are refused even where the model
+    would take them.
+    """
     specs = _consumers(service, topic) if service is not None else ()
 
     def check(body: bytes) -> None:
-        if not specs:
-            try:
-                json.loads(body)
-            except json.JSONDecodeError as error:
-                raise CliError(f"MESSAGE is not JSON: {error}") from None
-            return
+        if not specs or any(spec.message_type not in (bytes, str) for spec in specs):
+            _check_json(body)
         for spec in specs:
             try:
                 spec.decode(body)
@@ -207,6 +224,23 @@ def _checker(service: Service | None, topic: str) -> Callable[[bytes], None]:
                 ) from None
 
     return check
+
+
+def _check_json(body: bytes) -> None:
+    try:
+        json.loads(body, parse_constant=_not_json)
+    except RecursionError:
+        raise CliError(
+            "MESSAGE is nested too deeply to be read (hundreds of levels of [ or {)"
+        ) from None
+    except ValueError as error:  # JSONDecodeError, not UTF-8, an integer of 5,000 digits
+        raise CliError(f"MESSAGE is not JSON: {error}") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(
+        f"{constant} is not a JSON number (JSON has no NaN or Infinity; send null or a string)"
+    )
 
 
 def _consumers(service: Service, topic: str) -> tuple[ConsumerSpec, ...]:
@@ -235,7 +269,7 @@ def _validation_text(error: Exception) -> str:
     parts = []
     for item in errors():
         location = ".".join(str(part) for part in item.get("loc", ())) or "message"
-        parts.append(f"{location}: {item.get('msg')} (got {item.get('input')!r})")
+        parts.append(f"{location}: {item.get('msg')} (got {shown(item.get('input'))})")
     return "; ".join(parts)
 
 

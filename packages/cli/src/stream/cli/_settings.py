@@ -30,7 +30,8 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
-from stream.cli._errors import CliError
+from stream.cli._errors import CliError, printable, shown
+from stream.cli._settings_errors import holds_secret, validation_message
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -90,7 +91,9 @@ def parse_setting_args(args: Sequence[str]) -> dict[str, list[str | None]]:
     while index < len(args):
         argument = args[index]
         if not argument.startswith("--") or argument == "--":
-            raise CliError(f"unexpected argument {argument!r}; settings are given as --name value")
+            raise CliError(
+                f"unexpected argument {shown(argument)}; settings are given as --name value"
+            )
         name, equals, value = argument[2:].partition("=")
         if not equals:
             following = args[index + 1] if index + 1 < len(args) else None
@@ -120,7 +123,7 @@ def apply_settings(service: Service, args: Sequence[str], target: str) -> None:
     given = parse_setting_args(args)
     if model is None:
         if given:
-            name = next(iter(given))
+            name = printable(next(iter(given)), 60)
             raise CliError(
                 f"unknown option --{name}: {target} takes no settings (annotate "
                 "`settings: YourSettings` on the service class to accept --name value options)"
@@ -129,18 +132,20 @@ def apply_settings(service: Service, args: Sequence[str], target: str) -> None:
     existing = getattr(service, SETTINGS_ATTRIBUTE, None)
     if not given and isinstance(existing, model):
         return
-    values = _values_for(model, given, target)
+    values, options = _values_for(model, given, target)
     if isinstance(existing, model):
         # Keep what the instance was given explicitly; the options change only their names.
         values = {**existing.model_dump(exclude_unset=True, by_alias=True), **values}
-    setattr(service, SETTINGS_ATTRIBUTE, _build(model, values))
+    setattr(service, SETTINGS_ATTRIBUTE, _build(model, values, options))
 
 
 def _values_for(
     model: type[BaseModel], given: Mapping[str, list[str | None]], target: str
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The values for the model by key, and the option each came from by key and name."""
     fields = model.model_fields
     values: dict[str, Any] = {}
+    options: dict[str, str] = {}
     for option, raw in given.items():
         name = option.replace("-", "_")
         negated = name.startswith("no_") and _is_bool(fields.get(name[3:]))
@@ -149,13 +154,14 @@ def _values_for(
         if field is None:
             raise CliError(_unknown(option, fields, target))
         key = field.alias or field_name
+        options[key] = options[field_name] = option
         if negated:
             if raw != [None]:
                 raise CliError(f"--{option} is a switch; it takes no value")
             values[key] = False
         else:
             values[key] = _convert(option, field, raw)
-    return values
+    return values, options
 
 
 def _convert(option: str, field: FieldInfo, raw: list[str | None]) -> Any:
@@ -168,36 +174,23 @@ def _convert(option: str, field: FieldInfo, raw: list[str | None]) -> Any:
     origin = typing.get_origin(annotation) or annotation
     if isinstance(origin, type) and issubclass(origin, _SEQUENCES) and origin not in (str, bytes):
         if len(texts) == 1 and texts[0].lstrip().startswith("["):
-            return _json(option, texts[0])
+            return _json(option, field, texts[0])
         return texts  # --tag a --tag b
     if len(texts) > 1:
         raise CliError(f"--{option} is given {len(texts)} times; give it once")
     if _wants_json(origin):
-        return _json(option, texts[0])
+        return _json(option, field, texts[0])
     return texts[0]  # pydantic turns the text into the field's type, or says why not
 
 
-def _build(model: type[BaseModel], values: dict[str, Any]) -> BaseModel:
+def _build(model: type[BaseModel], values: dict[str, Any], options: dict[str, str]) -> BaseModel:
     from pydantic import ValidationError
 
     try:
         # A BaseSettings reads the environment in __init__; model_validate would not.
         return model(**values)
     except ValidationError as error:
-        raise CliError(_validation_message(error)) from None
-
-
-def _validation_message(error: Any) -> str:
-    problems = []
-    for item in error.errors():
-        location = item.get("loc") or ("?",)
-        option = "--" + str(location[0]).replace("_", "-")
-        path = "".join(f"[{part!r}]" for part in location[1:])
-        if item.get("type") == "missing":
-            problems.append(f"missing setting {option}{path}")
-        else:
-            problems.append(f"invalid {option}{path} {item.get('input')!r}: {item.get('msg')}")
-    return "; ".join(problems)
+        raise CliError(validation_message(error, model, options)) from None
 
 
 def _unknown(option: str, fields: Mapping[str, FieldInfo], target: str) -> str:
@@ -205,7 +198,7 @@ def _unknown(option: str, fields: Mapping[str, FieldInfo], target: str) -> str:
     close = difflib.get_close_matches(option, known, n=1)
     hint = f" (did you mean --{close[0]}?)" if close else ""
     listed = ", ".join(f"--{name}" for name in known) or "none"
-    return f"unknown option --{option}{hint}; the settings of {target} are: {listed}"
+    return f"unknown option --{printable(option, 60)}{hint}; the settings of {target} are: {listed}"
 
 
 def _strip_optional(annotation: Any) -> Any:
@@ -226,8 +219,11 @@ def _wants_json(origin: Any) -> bool:
     return isinstance(origin, type) and (issubclass(origin, (dict, BaseModel)) or origin is Mapping)
 
 
-def _json(option: str, text: str) -> Any:
+def _json(option: str, field: FieldInfo, text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise CliError(f"--{option} expects JSON here: {error.msg} in {text!r}") from None
+        where = f"at character {error.pos}"
+        if not holds_secret(field.annotation):
+            where = f"{where} of {shown(text)}"
+        raise CliError(f"--{option} expects JSON here: {error.msg} {where}") from None
