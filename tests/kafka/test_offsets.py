@@ -74,3 +74,56 @@ async def test_wait_idle_returns_when_the_partitions_work_is_done() -> None:
             assert tracker.busy(["p0"])
             tracker.finish("p0", chunk)  # the waiter returns, so the group can end
     assert not tracker.busy(["p0", "p1"])
+
+
+@pytest.mark.anyio
+async def test_a_revocation_waiting_for_work_is_woken_when_it_is_forgotten() -> None:
+    tracker: OffsetTracker[str] = OffsetTracker()
+    tracker.open("p0", end=5)
+    with anyio.fail_after(2):  # before: it slept until the revocation's own timeout
+        async with anyio.create_task_group() as group:
+            group.start_soon(tracker.wait_idle, ["p0"])
+            await anyio.wait_all_tasks_blocked()
+            tracker.forget(["p0"])
+
+
+@pytest.mark.anyio
+async def test_a_revocation_waiting_for_work_gives_up_when_the_subscription_fails() -> None:
+    tracker: OffsetTracker[str] = OffsetTracker()
+    tracker.open("p0", end=5)  # a unit that failed: it will never finish
+    failed = False
+    with anyio.fail_after(2):
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: tracker.wait_idle(["p0"], give_up=lambda: failed))
+            await anyio.wait_all_tasks_blocked()
+            failed = True
+            tracker.wake()
+    assert tracker.busy(["p0"])
+
+
+@pytest.mark.anyio
+async def test_the_commit_inside_a_revocation_is_bounded() -> None:
+    from stream.kafka._rebalance import RebalanceListener
+
+    class HangingCommitter:
+        async def commit(self) -> None:
+            await anyio.sleep_forever()  # aiokafka retrying a retriable error, forever
+
+    async def nothing(_partitions: object) -> None:
+        pass
+
+    tracker: OffsetTracker[str] = OffsetTracker()
+    listener = RebalanceListener(
+        "S.h",
+        tracker,
+        HangingCommitter(),
+        0.2,
+        after_assign=nothing,
+        after_revoke=nothing,  # type: ignore[arg-type]
+    )
+
+    class TP:
+        topic, partition = "t", 0
+
+    with anyio.fail_after(3):
+        await listener.on_partitions_revoked([TP()])

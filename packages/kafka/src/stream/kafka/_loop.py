@@ -139,3 +139,5 @@ class ConsumeLoop(ABC):
             self.failure = SubscriptionFailedError(name, error)
             self.failure.__cause__ = error
         self.request_stop()
+        # A revocation waiting for this work gives up now instead of at its timeout.
+        self._tracker.wake()

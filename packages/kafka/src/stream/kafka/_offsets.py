@@ -12,7 +12,7 @@ lanes finish in.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Generic, TypeVar
 
 import anyio
@@ -69,9 +69,7 @@ class OffsetTracker(Generic[P]):
         while queue and not queue[0].pending:
             end = queue.popleft().end
         self._ready[partition] = end
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
+        self.wake()
 
     def take(self) -> dict[P, int]:
         """The offsets to commit now (the next offset to read, per partition); clears them."""
@@ -89,15 +87,25 @@ class OffsetTracker(Generic[P]):
         chunks = self._chunks
         return any(chunks.get(partition) for partition in partitions)
 
-    async def wait_idle(self, partitions: Collection[P]) -> None:
-        """Waits until no chunk of ``partitions`` is in flight (bound it with a timeout)."""
-        while self.busy(partitions):
+    async def wait_idle(
+        self, partitions: Collection[P], *, give_up: Callable[[], bool] = lambda: False
+    ) -> None:
+        """Waits until no chunk of ``partitions`` is in flight, or ``give_up()`` says to
+        stop waiting (checked whenever :meth:`wake` is called); bound it with a timeout."""
+        while self.busy(partitions) and not give_up():
             if self._changed is None:
                 self._changed = anyio.Event()
             await self._changed.wait()
+
+    def wake(self) -> None:
+        """Lets every :meth:`wait_idle` look again: work finished, was forgotten, or failed."""
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     def forget(self, partitions: Collection[P]) -> None:
         """Drops ``partitions`` (revoked): their unfinished chunks will never commit here."""
         for partition in partitions:
             self._chunks.pop(partition, None)
             self._ready.pop(partition, None)
+        self.wake()

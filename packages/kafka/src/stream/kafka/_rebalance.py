@@ -158,7 +158,7 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         logger.info("%s: partitions revoked: %s", self._name, describe_partitions(revoked))
         if not self.stopping:
             with anyio.move_on_after(self._timeout) as scope:
-                await self._tracker.wait_idle(revoked)
+                await self._tracker.wait_idle(revoked, give_up=lambda: self.stopping)
             if scope.cancelled_caught:
                 logger.warning(
                     "%s: work on revoked partitions still running after %.0fs; its records "
@@ -166,7 +166,17 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
                     self._name,
                     self._timeout,
                 )
-        await self._committer.commit()
+        # Bounded: aiokafka retries a retriable commit error for as long as it lasts, and
+        # the whole group waits for this member meanwhile.
+        with anyio.move_on_after(self._timeout) as scope:
+            await self._committer.commit()
+        if scope.cancelled_caught:
+            logger.warning(
+                "%s: the commit for revoked partitions did not finish in %.0fs; their new "
+                "owner handles the uncommitted records again",
+                self._name,
+                self._timeout,
+            )
         self._tracker.forget(revoked)
         await self._after_revoke(revoked)
 
