@@ -7,7 +7,6 @@ import json
 import logging
 import math
 import time
-import tracemalloc
 
 import anyio
 import pytest
@@ -42,19 +41,15 @@ class ItemsService(Service):
     async def handle(self, msg: Items) -> None: ...
 
 
-async def reject(body: bytes, *, trace_memory: bool = False) -> tuple[float, int]:
-    """Seconds, and with ``trace_memory`` the peak bytes allocated, that rejecting
-    ``body`` costs (tracing memory slows allocation down: time without it)."""
+async def reject(body: bytes) -> float:
+    """Seconds that rejecting ``body`` costs (memory: ``python -m bench.reject``, since
+    pydantic builds its errors where tracemalloc does not see them)."""
     async with TestBroker(ItemsService(), broker=quiet_broker()) as service:
-        if trace_memory:
-            tracemalloc.start()
         started = time.perf_counter()
         await service.publish(body, "in")
         seconds = time.perf_counter() - started
-        peak = tracemalloc.get_traced_memory()[1] if trace_memory else 0
-        tracemalloc.stop()
         assert len(records(service, "in.dlq")) == 1
-    return seconds, peak
+    return seconds
 
 
 def items_body(size: int, item: str = "x") -> bytes:
@@ -67,14 +62,12 @@ async def test_rejecting_a_message_costs_in_proportion_to_its_size(
 ) -> None:
     caplog.set_level(logging.ERROR)
     await reject(items_body(10_000))  # warm up: adapters, imports
-    small = min([(await reject(items_body(250_000)))[0] for _ in range(3)])
-    large = min([(await reject(items_body(5_000_000)))[0] for _ in range(2)])
+    small = min([await reject(items_body(250_000)) for _ in range(3)])
+    large = min([await reject(items_body(5_000_000)) for _ in range(2)])
     # Linear, not worse: pydantic spends a few microseconds on each element that does not
     # fit (27-34 times for 20 times the size here, caches and a shared machine stretching
     # it); a quadratic cost would be 400 times.
     assert large <= 50 * max(small, 0.005), (small, large)
-    _, peak = await reject(items_body(1_000_000), trace_memory=True)
-    assert peak < 100 * 1024 * 1024, peak
     longest = max(len(record.getMessage()) for record in caplog.records)
     assert longest < 4096, longest
 
