@@ -1,7 +1,6 @@
-"""Handlers: injected parameters, keys, produce-only methods, batches and lifecycle hooks."""
+"""Handlers: injections, keys, produce-only methods, batches, hooks."""
 
 from pydantic import BaseModel
-
 from stream import core
 from stream.core import Logger, Message, Publisher, consume, produce
 from stream.kafka import KafkaBroker
@@ -34,31 +33,43 @@ class Billing(core.Service):
         # Runs before the broker starts: open clients, warm caches.
         self.vat = 0.2
 
-    @produce("invoices", key="customer")  # the key: the output's `customer` field
+    @produce(
+        "invoices", key="customer"
+    )  # the key: the output's `customer` field
     @consume("orders")
     async def on_order(
-        self, order: Order, message: Message, publisher: Publisher, logger: Logger
+        self,
+        order: Order,
+        message: Message,
+        publisher: Publisher,
+        logger: Logger,
     ) -> Invoice | None:
         """Invoices a paid order; a free one goes to `orders.free` instead."""
         if order.amount == 0:
             await publisher.publish(order, "orders.free", key=message.key)
             return None  # returning None sends nothing to "invoices"
         logger.info(
-            "order %s from %s[%d]@%d", order.id, message.topic, message.partition, message.offset
+            "order %s from %s[%d]@%d",
+            order.id,
+            message.topic,
+            message.partition,
+            message.offset,
         )
         total = round(order.amount * (1 + self.vat), 2)
         return Invoice(order_id=order.id, customer=order.customer, total=total)
 
     @produce("audit")
     async def audit(self, text: str) -> str:
-        """Not a consumer: calling it on a running service sends its result to `audit`."""
+        """Not fed by a topic: calling it sends its result."""
         return text
 
     @produce("totals")
     @consume("invoices", batch=True, max_records=100, max_wait=1.0)
     async def on_invoices(self, invoices: list[Invoice]) -> DailyTotal:
-        """Up to 100 invoices at a time (or what came within a second): one total each."""
-        return DailyTotal(invoices=len(invoices), total=sum(i.total for i in invoices))
+        """Up to 100 invoices at a time (or what came within a second)."""
+        return DailyTotal(
+            invoices=len(invoices), total=sum(i.total for i in invoices)
+        )
 
 
 # --8<-- [end:service]

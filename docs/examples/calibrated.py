@@ -1,11 +1,11 @@
-"""Settings: a pydantic-settings model the `stream` command fills from options and the environment."""
+"""Settings: a model `stream run` fills from options and the environment."""
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from readings import Celsius, Fahrenheit
-
 from stream import core
 from stream.core import consume, produce
 from stream.kafka import KafkaBroker
+
+from readings import Celsius, Fahrenheit
 
 
 class Settings(BaseSettings):
@@ -24,7 +24,12 @@ class Service(core.Service):
     @produce("readings.fahrenheit", key="sensor")
     @consume("readings.celsius")
     async def on_reading(self, reading: Celsius) -> Fahrenheit | None:
-        if self.settings.sensors and reading.sensor not in self.settings.sensors:
+        if (
+            self.settings.sensors
+            and reading.sensor not in self.settings.sensors
+        ):
             return None
         celsius = reading.celsius + self.settings.offset
-        return Fahrenheit(sensor=reading.sensor, fahrenheit=celsius * 9 / 5 + 32)
+        return Fahrenheit(
+            sensor=reading.sensor, fahrenheit=celsius * 9 / 5 + 32
+        )

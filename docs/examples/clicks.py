@@ -2,7 +2,6 @@
 
 import anyio
 from pydantic import BaseModel
-
 from stream import core
 from stream.core import consume, produce
 from stream.kafka import KafkaBroker
@@ -32,7 +31,7 @@ class Enricher(core.Service):
     @produce("visits")  # keyed like the click: its user
     @consume("clicks", concurrency=16)
     async def on_click(self, click: Click) -> Visit:
-        """Up to 16 lookups wait at once; one user's clicks still go out in order."""
+        """Up to 16 lookups wait at once; each user's clicks stay in order."""
         country = await country_of(click.user)
         return Visit(user=click.user, page=click.page, country=country)
 

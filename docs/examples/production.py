@@ -1,8 +1,14 @@
-"""A broker for production: several bootstrap servers, SASL over TLS, a bounded shutdown."""
+"""A production broker: several servers, SASL over TLS, a bounded shutdown."""
 
 import os
 
-from stream.kafka import TLS, ConsumerOptions, KafkaBroker, ProducerOptions, SASLScram512
+from stream.kafka import (
+    TLS,
+    ConsumerOptions,
+    KafkaBroker,
+    ProducerOptions,
+    SASLScram512,
+)
 
 
 # --8<-- [start:broker]
@@ -13,9 +19,12 @@ def production_broker() -> KafkaBroker:
         security=SASLScram512(
             username="thermo",
             password=os.environ.get("KAFKA_PASSWORD", ""),
-            tls=TLS(cafile="/etc/kafka/ca.pem"),  # the CA that signed the brokers' certificates
+            tls=TLS(
+                cafile="/etc/kafka/ca.pem"
+            ),  # the CA that signed the brokers' certificates
         ),
-        # Finish in-flight work within 20 s of SIGTERM: inside Kubernetes' 30 s grace period.
+        # Finish in-flight work within 20 s of SIGTERM, inside Kubernetes'
+        # 30 s grace period.
         shutdown_timeout=20,
         consumer=ConsumerOptions(session_timeout_ms=15_000),
         producer=ProducerOptions(compression_type="zstd"),
@@ -26,7 +35,7 @@ def production_broker() -> KafkaBroker:
 # --8<-- [start:mtls]
 MUTUAL_TLS = TLS(
     cafile="/etc/kafka/ca.pem",
-    certfile="/etc/kafka/thermo.pem",  # the client certificate authenticates the service
+    certfile="/etc/kafka/thermo.pem",  # authenticates the service
     keyfile="/etc/kafka/thermo.key",
 )
 # --8<-- [end:mtls]

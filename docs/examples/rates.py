@@ -1,9 +1,8 @@
-"""Dependency injection with dependency-injector: Provide[Container.x] in a handler."""
+"""Dependency injection: Provide[Container.x] in a handler."""
 
 from dependency_injector import containers, providers
 from dependency_injector.wiring import Provide
 from pydantic import BaseModel
-
 from stream import core
 from stream.core import consume, produce
 from stream.kafka import KafkaBroker
@@ -39,7 +38,9 @@ class Pricing(core.Service):
 
     async def on_startup(self) -> None:
         # Or from the service's settings, a file, the environment...
-        self.container.config.from_dict({"rates": {"EUR": 1.0, "USD": 1.08}, "rounding": 2})
+        self.container.config.from_dict(
+            {"rates": {"EUR": 1.0, "USD": 1.08}, "rounding": 2}
+        )
 
     @produce("prices.eur")
     @consume("prices")
@@ -49,7 +50,9 @@ class Pricing(core.Service):
         table: RateTable = Provide[Container.rates],
         rounding: int = Provide[Container.config.rounding],
     ) -> Price:
-        amount = round(await table.to_eur(price.amount, price.currency), rounding)
+        amount = round(
+            await table.to_eur(price.amount, price.currency), rounding
+        )
         return Price(sku=price.sku, amount=amount, currency="EUR")
 
 

@@ -7,7 +7,9 @@ class Celsius(BaseModel):
     """One reading of one sensor."""
 
     sensor: str = Field(examples=["kitchen"], description="Where the sensor is")
-    celsius: float = Field(ge=-273.15, examples=[21.5], description="Degrees Celsius")
+    celsius: float = Field(
+        ge=-273.15, examples=[21.5], description="Degrees Celsius"
+    )
 
 
 class Fahrenheit(BaseModel):

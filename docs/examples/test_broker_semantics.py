@@ -1,6 +1,5 @@
 import pytest
 from pydantic import BaseModel
-
 from stream import core
 from stream.core import Message, consume
 from stream.testing import MemoryBroker, TestBroker, partition_for_key, records
@@ -22,14 +21,22 @@ class Audit(core.Service):
 pytestmark = pytest.mark.anyio
 
 
-async def test_keys_pick_partitions_as_kafka_does(memory_broker: MemoryBroker) -> None:
+async def test_keys_pick_partitions_as_kafka_does(
+    memory_broker: MemoryBroker,
+) -> None:
     memory_broker.create_topic("events", partitions=3)
     async with TestBroker(Audit(), broker=memory_broker) as service:
         await service.publish(Event(n=1), "events", key="sensor-7")
-        await service.publish(Event(n=2), "events", key="sensor-7", headers={"trace": "abc"})
+        await service.publish(
+            Event(n=2), "events", key="sensor-7", headers={"trace": "abc"}
+        )
 
         first, second = records(service, "events")
-        assert first.partition == second.partition == partition_for_key(b"sensor-7", 3)
+        assert (
+            first.partition
+            == second.partition
+            == partition_for_key(b"sensor-7", 3)
+        )
         assert (first.offset, second.offset) == (0, 1)
         assert second.header("trace") == b"abc"
 
@@ -42,5 +49,7 @@ async def test_a_restarted_service_goes_on_from_its_committed_offset() -> None:
     async with TestBroker(Audit(), broker=broker) as service:
         await service.publish(Event(n=2), "events")
 
-        assert service.seen == [(0, 2)]  # ...and the new run does not see n=1 again
+        assert service.seen == [
+            (0, 2)
+        ]  # ...and the new run does not see n=1 again
         assert broker.committed("Audit.on_event", "events") == 2

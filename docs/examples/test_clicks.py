@@ -1,7 +1,7 @@
 import pytest
-from clicks import Click, Enricher
-
 from stream.testing import MemoryBroker, TestBroker, records, sent
+
+from clicks import Click, Enricher
 
 pytestmark = pytest.mark.anyio
 
@@ -11,7 +11,9 @@ async def test_each_users_visits_keep_their_order() -> None:
     async with TestBroker(Enricher(), broker=broker) as service:
         for n in range(5):
             for user in ("nina", "omar"):
-                await service.publish(Click(user=user, page=f"/{n}"), "clicks", key=user)
+                await service.publish(
+                    Click(user=user, page=f"/{n}"), "clicks", key=user
+                )
 
         visits = sent(service, "visits")
         for user in ("nina", "omar"):

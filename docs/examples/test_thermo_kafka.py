@@ -2,12 +2,12 @@ import uuid
 
 import anyio
 import pytest
-from readings import Celsius, Fahrenheit
-from thermo import Service
-
 from stream import core
 from stream.core import consume
 from stream.kafka import KafkaBroker
+
+from readings import Celsius, Fahrenheit
+from thermo import Service
 
 
 class Reader(core.Service):
@@ -28,12 +28,15 @@ class Reader(core.Service):
 @pytest.mark.anyio
 @pytest.mark.kafka
 async def test_converts_on_a_real_broker(kafka_bootstrap: str) -> None:
-    sensor = f"test-{uuid.uuid4()}"  # the broker may outlive this test: look for ours
+    # The broker may outlive this test: look for this test's reading.
+    sensor = f"test-{uuid.uuid4()}"
     reader, service = Reader(sensor), Service()
     await reader.start(KafkaBroker(kafka_bootstrap))
     await service.start(Service.broker.with_bootstrap(kafka_bootstrap))
     try:
-        await service.publish(Celsius(sensor=sensor, celsius=100.0), "readings.celsius")
+        await service.publish(
+            Celsius(sensor=sensor, celsius=100.0), "readings.celsius"
+        )
         with anyio.fail_after(30):
             await reader.found.wait()
     finally:

@@ -1,10 +1,10 @@
 """Converts temperature readings from Celsius to Fahrenheit."""
 
-from readings import Celsius, Fahrenheit
-
 from stream import core
 from stream.core import Logger, consume, produce
 from stream.kafka import KafkaBroker
+
+from readings import Celsius, Fahrenheit
 
 
 class Service(core.Service):
@@ -15,6 +15,8 @@ class Service(core.Service):
     @produce("readings.fahrenheit", key="sensor")
     @consume("readings.celsius")
     async def on_reading(self, reading: Celsius, logger: Logger) -> Fahrenheit:
-        """Reads a reading in Celsius; sends it on in Fahrenheit, keyed by its sensor."""
+        """Sends a Celsius reading on in Fahrenheit, keyed by its sensor."""
         logger.info("%s reads %.1f", reading.sensor, reading.celsius)
-        return Fahrenheit(sensor=reading.sensor, fahrenheit=reading.celsius * 9 / 5 + 32)
+        return Fahrenheit(
+            sensor=reading.sensor, fahrenheit=reading.celsius * 9 / 5 + 32
+        )

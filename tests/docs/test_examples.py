@@ -36,7 +36,9 @@ def _shown_tests() -> dict[str, FunctionType]:
         module = importlib.import_module(path.stem)
         for name, value in vars(module).items():
             if name.startswith("test_") and getattr(value, "__module__", None) == path.stem:
-                found[f"test_{path.stem.removeprefix('test_')}__{name.removeprefix('test_')}"] = value
+                found[f"test_{path.stem.removeprefix('test_')}__{name.removeprefix('test_')}"] = (
+                    value
+                )
     return found
 
 
@@ -52,7 +54,13 @@ def test_every_example_test_file_has_tests() -> None:
 
 def test_every_example_is_shown_on_a_page() -> None:
     pages = "\n".join(path.read_text() for path in PAGES.rglob("*.md"))
-    examples = [p for p in EXAMPLES.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    examples = [
+        path
+        for path in EXAMPLES.rglob("*")
+        if path.is_file()
+        and not any(part.startswith((".", "__")) for part in path.relative_to(EXAMPLES).parts)
+        and path.name != "ruff.toml"
+    ]
     unshown = [p.relative_to(EXAMPLES).as_posix() for p in examples]
     unshown = [name for name in unshown if f'--8<-- "{name}' not in pages]
     assert not unshown, f"examples no page includes: {unshown}"
