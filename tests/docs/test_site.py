@@ -87,6 +87,12 @@ def test_the_api_reference_lists_exactly_the_public_names(site: Path, page: str)
     assert not [e for e in entries if re.search(r"\._(?!_)", e)], entries
 
 
+def test_every_snippet_was_included(site: Path) -> None:
+    # A mangled include line (`--8 < --"file"`) is no include: it would show as code text.
+    shown = [p for p in site.rglob("*.html") if "--8" in p.read_text()]
+    assert not shown, shown
+
+
 def test_the_bench_chart_is_on_the_benchmark_page(site: Path) -> None:
     html = (site / "guides" / "benchmark" / "index.html").read_text()
     assert 'src="../../bench/results.png"' in html
