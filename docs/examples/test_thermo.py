@@ -7,6 +7,8 @@ from stream.testing import TestBroker, records, sent
 from readings import Celsius, Fahrenheit
 from thermo import Service
 
+pytestmark = pytest.mark.anyio
+
 
 async def test_converts_to_fahrenheit() -> None:
     async with TestBroker(Service()) as service:
