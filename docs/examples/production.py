@@ -1,0 +1,41 @@
+"""A production broker: several servers, SASL over TLS, a bounded shutdown."""
+
+import os
+
+from stream.kafka import (
+    TLS,
+    ConsumerOptions,
+    KafkaBroker,
+    ProducerOptions,
+    SASLScram512,
+)
+
+
+# --8<-- [start:broker]
+def production_broker() -> KafkaBroker:
+    return KafkaBroker(
+        "kafka-1:9093,kafka-2:9093,kafka-3:9093",
+        client_id="thermo",
+        security=SASLScram512(
+            username="thermo",
+            password=os.environ.get("KAFKA_PASSWORD", ""),
+            tls=TLS(
+                cafile="/etc/kafka/ca.pem"
+            ),  # the CA that signed the brokers' certificates
+        ),
+        # Finish in-flight work within 20 s of SIGTERM, inside Kubernetes'
+        # 30 s grace period.
+        shutdown_timeout=20,
+        consumer=ConsumerOptions(session_timeout_ms=15_000),
+        producer=ProducerOptions(compression_type="zstd"),
+    )
+
+
+# --8<-- [end:broker]
+# --8<-- [start:mtls]
+MUTUAL_TLS = TLS(
+    cafile="/etc/kafka/ca.pem",
+    certfile="/etc/kafka/thermo.pem",  # authenticates the service
+    keyfile="/etc/kafka/thermo.key",
+)
+# --8<-- [end:mtls]
