@@ -38,9 +38,7 @@ PATIENT = DeliveryPolicy(
     timeout=5.0,  # seconds per call; a slower call fails with TimeoutError
 )
 EXACTLY_ONCE = DeliveryPolicy(guarantee=Guarantee.EXACTLY_ONCE)
-AT_MOST_ONCE = DeliveryPolicy(
-    guarantee=Guarantee.AT_MOST_ONCE, retry=Retry(attempts=1)
-)
+AT_MOST_ONCE = DeliveryPolicy(guarantee=Guarantee.AT_MOST_ONCE)  # one attempt
 # --8<-- [end:policies]
 
 

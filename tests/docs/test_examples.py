@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 from stream.testing import TestBroker, sent
-from tests.docs.kafka_send import needs_kafka_sends
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -46,10 +45,6 @@ def _shown_tests() -> dict[str, FunctionType]:
 # Collected by pytest as tests of this module, under names that say where they come from.
 SHOWN_TESTS = _shown_tests()
 globals().update(SHOWN_TESTS)
-# The example that sends on a real broker (see tests/docs/kafka_send.py).
-globals()["test_thermo_kafka__converts_on_a_real_broker"] = needs_kafka_sends(
-    SHOWN_TESTS["test_thermo_kafka__converts_on_a_real_broker"]
-)
 
 
 def test_every_example_test_file_has_tests() -> None:

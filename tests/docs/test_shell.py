@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.docs.consoles import EXAMPLES, Command, Session, copy_examples, read_console
-from tests.docs.kafka_send import needs_kafka_sends
 
 HELP_PAGES = sorted((EXAMPLES / "help").glob("*.console"))
 
@@ -39,7 +38,6 @@ def test_commands_without_a_broker(page: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.kafka
-@needs_kafka_sends
 def test_getting_started_run_then_publish(kafka_bootstrap: str, tmp_path: Path) -> None:
     session = Session(copy_examples(tmp_path), kafka_bootstrap)
     [run] = read_console(EXAMPLES / "thermo-run.console")
@@ -67,7 +65,6 @@ def test_services_start_as_shown(page: str, kafka_bootstrap: str, tmp_path: Path
 
 
 @pytest.mark.kafka
-@needs_kafka_sends
 def test_publishing_raw_json_and_lines_of_stdin(kafka_bootstrap: str, tmp_path: Path) -> None:
     session = Session(copy_examples(tmp_path), kafka_bootstrap)
     for command in read_console(EXAMPLES / "publish-raw.console"):
