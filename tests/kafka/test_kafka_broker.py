@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -363,6 +364,31 @@ async def test_pattern_subscription_reads_every_matching_topic(kafka: Kafka) -> 
     async with Svc():
         await seen.wait_for(2)
     assert sorted(seen.items) == sorted([first, second])
+
+
+async def test_a_pattern_is_never_assigned_its_own_dead_letter_topics(
+    kafka: Kafka, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = await kafka.create_topic(kafka.unique("orders"))
+    prefix = source.rsplit("-", 1)[0]  # orders-<this test's id>
+    letters = f"{source}.dlq"  # auto-created by the first record sent to it
+    seen = kafka.seen()
+
+    class Svc(Service):
+        broker = KafkaBroker(kafka.bootstrap)
+
+        @consume(pattern=f"{prefix}-.*", group_id=kafka.unique("group"))
+        async def on_reading(self, msg: Reading, message: Message) -> None:
+            seen.add(message.topic)
+
+    await kafka.produce(letters, (None, b'{"data": 1}'))  # a valid body, were it read
+    await kafka.produce(source, (None, b'{"data": 2}'))
+    caplog.set_level(logging.INFO, "stream.kafka")
+    async with Svc():
+        await seen.wait_for(1)
+    assigned = [r.getMessage() for r in caplog.records if "partitions assigned" in r.getMessage()]
+    assert assigned == [f"Svc.on_reading: partitions assigned: {source}[0]"]
+    assert seen.items == [source]
 
 
 async def test_batch_handler_gets_the_partitions_records_in_one_call(kafka: Kafka) -> None:
