@@ -515,6 +515,59 @@ async def test_rebalance_commits_revoked_work_so_nothing_repeats(kafka: Kafka) -
     assert sum(c or 0 for c in committed) == 80
 
 
+async def test_a_member_joining_while_another_drains_does_not_repeat_its_work(
+    kafka: Kafka, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A rolling deploy: the old instance drains on SIGTERM while the new one joins. The
+    # old one's revocation comes while its handler is still running; what that handler
+    # finishes must be committed, or the new instance does it again.
+    source = await kafka.create_topic("in")
+    group = kafka.unique("group")
+    seen = kafka.seen()
+    entered, release = anyio.Event(), anyio.Event()
+
+    class Svc(Service):
+        broker = KafkaBroker(kafka.bootstrap)
+
+        @consume(source, group_id=group)
+        async def on_keyed(self, msg: Keyed) -> None:
+            if msg.seq == 0:
+                entered.set()
+                await release.wait()
+            seen.add(msg.seq)
+
+    revoked = anyio.Event()
+
+    class OnRevoked(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "partitions revoked" in record.getMessage():
+                revoked.set()
+
+    caplog.set_level(logging.INFO, "stream.kafka")
+    watcher = OnRevoked()
+    logging.getLogger("stream.kafka").addHandler(watcher)
+    old, new = Svc(), Svc()
+    try:
+        await old.start()
+        await kafka.produce(source, (b"k", Keyed(key="k", seq=0).model_dump_json().encode()))
+        with anyio.fail_after(30):
+            await entered.wait()
+            async with anyio.create_task_group() as group_tasks:
+                group_tasks.start_soon(old.stop)  # draining: seq 0 is still in its handler
+                # Joins: the group rebalances (start returns once it has joined).
+                group_tasks.start_soon(new.start, KafkaBroker(kafka.bootstrap))
+                await revoked.wait()  # the revocation reached the draining member
+                release.set()
+    finally:
+        logging.getLogger("stream.kafka").removeHandler(watcher)
+    try:
+        await kafka.produce(source, (b"k", Keyed(key="k", seq=1).model_dump_json().encode()))
+        await seen.wait_for(2)
+    finally:
+        await new.stop()
+    assert seen.items == [0, 1]  # the new member started after seq 0: done once
+
+
 async def test_ping_and_publish_many(kafka: Kafka) -> None:
     topic = await kafka.create_topic("out", partitions=3)
     broker = KafkaBroker(kafka.bootstrap)

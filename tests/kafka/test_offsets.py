@@ -116,10 +116,11 @@ async def test_the_commit_inside_a_revocation_is_bounded() -> None:
     listener = RebalanceListener(
         "S.h",
         tracker,
-        HangingCommitter(),
+        HangingCommitter(),  # type: ignore[arg-type]
         0.2,
         after_assign=nothing,
-        after_revoke=nothing,  # type: ignore[arg-type]
+        after_revoke=nothing,
+        give_up=lambda: False,
     )
 
     class TP:

@@ -72,9 +72,11 @@ class ConsumeLoop(ABC):
             rebalance_timeout,
             after_assign=self._partitions_assigned,
             after_revoke=self._partitions_revoked,
+            give_up=lambda: self._ended or self.failure is not None,
         )
         self._consumer: Any = None
         self._stopping = False
+        self._ended = False  # run() returned: no work in flight will finish any more
         self._fetch_scope: anyio.CancelScope | None = None
         # getmany returns as soon as records are there; the timeout only bounds an idle
         # wait, and a floor keeps max_wait=0 from spinning the event loop.
@@ -93,6 +95,8 @@ class ConsumeLoop(ABC):
 
     async def close(self) -> None:
         """Leaves the group and disconnects (after :meth:`run` ended)."""
+        self._ended = True
+        self._tracker.wake()  # a revocation waiting for work gives up: leaving revokes all
         consumer, self._consumer = self._consumer, None
         self._committer.consumer = None
         if consumer is not None:
@@ -100,7 +104,7 @@ class ConsumeLoop(ABC):
 
     def request_stop(self) -> None:
         """Stops fetching; work already in a handler finishes and is committed."""
-        self._stopping = self._listener.stopping = True
+        self._stopping = True
         if self._fetch_scope is not None:
             self._fetch_scope.cancel()
 

@@ -128,6 +128,8 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         timeout: The longest to wait for in-flight work of revoked partitions.
         after_assign: Runs once partitions are assigned.
         after_revoke: Runs once revoked partitions' work was waited for and committed.
+        give_up: Whether in-flight work can no longer finish (the loop has ended or
+            failed): a revocation then stops waiting for it.
     """
 
     def __init__(
@@ -139,14 +141,15 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         *,
         after_assign: PartitionsHook,
         after_revoke: PartitionsHook,
+        give_up: Callable[[], bool],
     ) -> None:
+        self._give_up = give_up
         self._after_assign = after_assign
         self._after_revoke = after_revoke
         self._name = name
         self._tracker = tracker
         self._committer = committer
         self._timeout = timeout
-        self.stopping = False
         self.epoch = 0
         """Counts revocations: records fetched in an earlier epoch are not handed over."""
 
@@ -156,16 +159,18 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
             return
         self.epoch += 1
         logger.info("%s: partitions revoked: %s", self._name, describe_partitions(revoked))
-        if not self.stopping:
-            with anyio.move_on_after(self._timeout) as scope:
-                await self._tracker.wait_idle(revoked, give_up=lambda: self.stopping)
-            if scope.cancelled_caught:
-                logger.warning(
-                    "%s: work on revoked partitions still running after %.0fs; its records "
-                    "will be handled again by their new owner",
-                    self._name,
-                    self._timeout,
-                )
+        # Also while draining at a stop (a rolling deploy: this member stops while the next
+        # one joins): work handed over before the stop finishes here, so its commit must
+        # wait for it, or the new owner does it again.
+        with anyio.move_on_after(self._timeout) as scope:
+            await self._tracker.wait_idle(revoked, give_up=self._give_up)
+        if scope.cancelled_caught:
+            logger.warning(
+                "%s: work on revoked partitions still running after %.0fs; its records "
+                "will be handled again by their new owner",
+                self._name,
+                self._timeout,
+            )
         # Bounded: aiokafka retries a retriable commit error for as long as it lasts, and
         # the whole group waits for this member meanwhile.
         with anyio.move_on_after(self._timeout) as scope:
