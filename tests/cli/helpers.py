@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -65,11 +66,20 @@ class StreamProcess:
     """A running ``stream ARGS``; its stdout and stderr are one stream of lines."""
 
     def __init__(
-        self, args: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+        self,
+        args: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        launcher: Sequence[str] = (),
+        own_group: bool = False,
     ) -> None:
+        """Starts ``stream ARGS``, behind ``launcher`` (e.g. ``uv run``) when given; in a
+        process group of its own with ``own_group``, as a terminal runs a command."""
         self.args = list(args)
+        self._own_group = own_group
         self.proc = subprocess.Popen(
-            [*stream_command(), *args],
+            [*launcher, *stream_command(), *args],
             cwd=cwd,
             env=_env(env),
             stdin=subprocess.DEVNULL,
@@ -77,6 +87,7 @@ class StreamProcess:
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
+            process_group=0 if own_group else None,
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -155,7 +166,10 @@ class StreamProcess:
         return self.finish()
 
     def kill(self) -> None:
-        """Kills it if it still runs (test teardown)."""
+        """Kills it if it still runs (test teardown); its whole group if it has its own."""
+        if self._own_group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()

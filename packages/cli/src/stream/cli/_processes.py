@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from types import FrameType
 
+from stream.cli._interrupts import SignalWatcher, signals_unblocked
 from stream.cli._logs import logger
 from stream.cli._options import RunOptions
 
@@ -46,9 +47,10 @@ def spawn_child(
 ) -> subprocess.Popen[bytes]:
     """Starts one ``stream run`` child for ``options``; it shares our stdout and stderr."""
     child_env = {**os.environ, PARENT_ENV: str(os.getpid()), **(env or {})}
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module, arguments as a list
-        options.child_command(), env=child_env, process_group=0
-    )
+    with signals_unblocked():  # the supervisor's own mask would leave the child unstoppable
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and module, arguments as a list
+            options.child_command(), env=child_env, process_group=0
+        )
 
 
 def stop_child(
@@ -101,6 +103,10 @@ def describe_exit(code: int) -> str:
 class SupervisorSignals:
     """SIGINT/SIGTERM for a supervisor: the first asks for a stop, a second SIGINT forces.
 
+    A SIGINT that a launcher relays after the terminal sent it to us already (``uv run``
+    without a terminal on its stdin does) is the same CTRL+C, not a second one: see
+    :mod:`stream.cli._interrupts`.
+
     Attributes:
         stop: Set by the first SIGINT or SIGTERM.
         force: Set by a SIGINT after that.
@@ -114,12 +120,12 @@ class SupervisorSignals:
         self.wake = threading.Event()
 
     def install(self) -> None:
-        """Replaces the SIGINT, SIGTERM and SIGCHLD handlers of this (main) thread."""
-        signal.signal(signal.SIGINT, self._on_signal)
-        signal.signal(signal.SIGTERM, self._on_signal)
+        """Takes over SIGINT, SIGTERM and SIGCHLD; call from the main thread, before
+        starting children (with :func:`spawn_child`) or threads."""
+        SignalWatcher(self._on_signal).install()
         signal.signal(signal.SIGCHLD, self._on_child)
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+    def _on_signal(self, signum: int) -> None:
         if not self.stop.is_set():
             self.stop.set()
             logger.info("Stopping (%s); press CTRL+C again to force", signal.Signals(signum).name)
