@@ -47,6 +47,14 @@ need chromium "the AsyncAPI page tests run it headless" chromium
 need node "the AsyncAPI parser tests run on it" --no-install-recommends nodejs npm
 need npm "it installs the AsyncAPI parser from tests/asyncapi/parser" --no-install-recommends npm
 
+# The AsyncAPI parser's packages, from the committed lock file: the first install is slow
+# on a fresh machine, so it happens here rather than inside a test's timeout.
+parser=tests/asyncapi/parser
+if command -v npm >/dev/null 2>&1 && [[ ! -f $parser/node_modules/.package-lock.json ]]; then
+  (cd "$parser" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) ||
+    echo "check.sh: npm ci in $parser failed; the AsyncAPI parser tests will fail" >&2
+fi
+
 command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 uv sync --all-packages --all-groups --frozen --quiet
 uv run --frozen ruff check .
