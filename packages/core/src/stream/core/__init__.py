@@ -19,11 +19,13 @@ from stream.core._errors import (
 )
 from stream.core._injection import Logger
 from stream.core._messages import HeadersInput, Message, OutgoingMessage, TopicPartition
+from stream.core._middleware import CallNext, Middleware
 from stream.core._publisher import Publisher, outgoing
 from stream.core._service import Service
 
 __all__ = (
     "BindError",
+    "CallNext",
     "DeadLetter",
     "DecodeError",
     "DeliveryPolicy",
@@ -33,6 +35,7 @@ __all__ = (
     "HookError",
     "Logger",
     "Message",
+    "Middleware",
     "NotRunningError",
     "OutgoingMessage",
     "Publisher",

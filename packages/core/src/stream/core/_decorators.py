@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
 from stream.core._delivery import DeliveryPolicy
+from stream.core._middleware import Middleware
 from stream.core._options import ConsumeOptions, KeySource, ProduceOptions
 
 __all__ = ("HandlerMarks", "consume", "marks_of", "produce")
@@ -49,6 +50,7 @@ def consume(
     concurrency: int = 1,
     delivery: DeliveryPolicy | None = None,
     transport_options: Mapping[str, Any] | None = None,
+    middlewares: Sequence[Middleware] = (),
 ) -> Callable[[HandlerT], HandlerT]:
     """Marks an async method as the handler of messages from ``topics``.
 
@@ -75,6 +77,7 @@ def consume(
         concurrency=concurrency,
         delivery=delivery if delivery is not None else DeliveryPolicy(),
         transport_options=dict(transport_options or {}),
+        middlewares=tuple(middlewares),
     )
 
     def decorate(function: HandlerT) -> HandlerT:

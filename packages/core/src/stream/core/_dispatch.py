@@ -20,6 +20,7 @@ from stream.core._delivery import DeliveryPolicy
 from stream.core._errors import DecodeError, EncodeError
 from stream.core._failure_log import FailureLog
 from stream.core._messages import DeadLetterMessage, HeaderItems, Message, OutgoingMessage
+from stream.core._middleware import Middleware, handling_chain, publishing_chain
 from stream.core._options import ProduceOptions
 from stream.core._specs import ConsumerSpec
 from stream.core._text import error_text, safe_text
@@ -95,6 +96,22 @@ def dead_letter(
     )
 
 
+def _still_dead_letter(record: OutgoingMessage, letter: DeadLetterMessage) -> DeadLetterMessage:
+    # A middleware may hand back a plain copy; the transport still needs to know why.
+    if isinstance(record, DeadLetterMessage):
+        return record
+    return DeadLetterMessage(
+        record.topic,
+        record.value,
+        record.key,
+        record.headers,
+        record.partition,
+        record.timestamp,
+        error=letter.error,
+        attempts=letter.attempts,
+    )
+
+
 def _forwarded(headers: HeaderItems) -> HeaderItems:
     # A producer may send its own stream.error.type or stream.source.topic: tools that
     # read the first match must find ours, so the input's move under another prefix.
@@ -127,6 +144,7 @@ class Dispatcher:
         logger: The service's logger.
         refusal: The transport's verdict on an output (see ``Transport.refusal``), or
             ``None`` when it refuses nothing.
+        middlewares: The service's then the handler's, outermost first.
     """
 
     def __init__(
@@ -137,6 +155,7 @@ class Dispatcher:
         logger: logging.Logger,
         *,
         refusal: Refusal | None = None,
+        middlewares: Sequence[Middleware] = (),
     ) -> None:
         self.spec = spec
         self._call = call
@@ -147,7 +166,11 @@ class Dispatcher:
         self._policy = spec.options.delivery
         self._targets = tuple(OutputTarget.from_options(p) for p in spec.produces)
         self._name = spec.qualname
-        self._plain_call = not self._injectors and self._policy.timeout is None
+        self._around = handling_chain(middlewares)
+        self._on_publish = publishing_chain(middlewares)
+        self._plain_call = (
+            not self._injectors and self._policy.timeout is None and self._around is None
+        )
         self._single_target = self._targets[0] if len(self._targets) == 1 else None
         self._refusal = refusal
         self._sleep: Sleep = anyio.sleep
@@ -191,7 +214,7 @@ class Dispatcher:
                 return
         if result is not None and self._targets:
             try:
-                outputs.extend(self._outputs(result, message.key))
+                outputs.extend(self._outputs(result, message))
             except EncodeError as error:
                 # Encoding is deterministic: retrying cannot help, so dead-letter now.
                 self._fail(message, error, attempts, outputs)
@@ -237,7 +260,7 @@ class Dispatcher:
         try:
             for item in result if isinstance(result, list) else [result]:
                 if item is not None:
-                    results.extend(self._outputs(item, None))
+                    results.extend(self._outputs(item, good[-1], keep_key=False))
         except EncodeError as error:
             for message in good:
                 self._fail(message, error, attempts, outputs)
@@ -245,26 +268,36 @@ class Dispatcher:
         outputs.extend(results)
 
     async def _invoke(self, value: Any, message: Message) -> Any:
-        if self._injectors:
-            kwargs = {}
-            for name, inject in self._injectors:
-                argument = inject(message)
-                kwargs[name] = await argument if inspect.isawaitable(argument) else argument
+        kwargs = {}
+        for name, inject in self._injectors:
+            argument = inject(message)
+            kwargs[name] = await argument if inspect.isawaitable(argument) else argument
+        around = self._around
+        if around is None:
             call = self._call(value, **kwargs)
         else:
-            call = self._call(value)
+            call = around(message, value, lambda: self._call(value, **kwargs))
         if self._policy.timeout is None:
             return await call
         with anyio.fail_after(self._policy.timeout):
             return await call
 
-    def _outputs(self, result: Any, source_key: bytes | None) -> list[OutgoingMessage]:
-        """The messages sending ``result`` to every target; ``EncodeError`` if one cannot be."""
+    def _outputs(
+        self, result: Any, source: Message, *, keep_key: bool = True
+    ) -> list[OutgoingMessage]:
+        """The messages sending ``result`` to every target; ``EncodeError`` if one cannot be.
+
+        ``keep_key``: an output without a key of its own keeps ``source``'s (one message's
+        result; a batch's results have no one source key)."""
         value = encode_value(result)
+        source_key = source.key if keep_key else None
         if self._single_target is not None:
             outputs = [self._single_target.message(value, result, source_key)]
         else:
             outputs = [target.message(value, result, source_key) for target in self._targets]
+        if self._on_publish is not None:
+            on_publish = self._on_publish
+            outputs = [on_publish(output, source) for output in outputs]
         refusal = self._refusal
         if refusal is not None:
             for output in outputs:
@@ -327,6 +360,8 @@ class Dispatcher:
             # No dead-letter topic: stop here so nothing past this message is committed.
             raise error
         letter = dead_letter(message, error, attempts, self._name, self._policy)
+        if self._on_publish is not None:
+            letter = _still_dead_letter(self._on_publish(letter, message), letter)
         if self._refusal is not None and self._refusal(letter) is not None:
             letter = self._truncated(letter)
         outputs.append(letter)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stream.core._delivery import DeliveryPolicy
+from stream.core._middleware import Middleware
 
 __all__ = ("ConsumeOptions", "KeySource", "ProduceOptions")
 
@@ -38,6 +39,7 @@ class ConsumeOptions:
         transport_options: Options for the transport itself, passed as they are
             (for Kafka: aiokafka consumer settings); the transport rejects unknown ones
             at start.
+        middlewares: Wrap this handler, inside the service's own middlewares.
     """
 
     topics: tuple[str, ...] = ()
@@ -51,6 +53,7 @@ class ConsumeOptions:
     concurrency: int = 1
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     transport_options: Mapping[str, Any] = field(default_factory=dict)
+    middlewares: tuple[Middleware, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from stream.core._codec import encode_headers, encode_key, encode_value
 from stream.core._messages import HeadersInput, OutgoingMessage
+from stream.core._middleware import Middleware, publishing_chain
 
 if TYPE_CHECKING:
     from stream.core.transport import Transport
@@ -41,10 +42,11 @@ class Publisher:
     call ``service.publish(...)``.
     """
 
-    __slots__ = ("_transport",)
+    __slots__ = ("_on_publish", "_transport")
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, middlewares: Sequence[Middleware] = ()) -> None:
         self._transport = transport
+        self._on_publish = publishing_chain(middlewares)
 
     async def publish(
         self,
@@ -70,8 +72,13 @@ class Publisher:
         message = outgoing(
             value, topic, key=key, headers=headers, partition=partition, timestamp=timestamp
         )
+        if self._on_publish is not None:
+            message = self._on_publish(message, None)
         await self._transport.publish(message)
 
     async def publish_many(self, messages: Sequence[OutgoingMessage]) -> None:
         """Sends messages built with :func:`outgoing`, pipelined, and waits for every ack."""
+        if self._on_publish is not None:
+            on_publish = self._on_publish
+            messages = [on_publish(message, None) for message in messages]
         await self._transport.publish_many(messages)

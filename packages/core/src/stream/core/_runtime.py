@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import wraps
 from typing import Any
@@ -14,6 +15,7 @@ from stream.core._codec import encode_value
 from stream.core._dispatch import Dispatcher, Injector, OutputTarget
 from stream.core._errors import BindError
 from stream.core._injection import Injection
+from stream.core._middleware import Middleware
 from stream.core._publisher import Publisher
 from stream.core._specs import ConsumerSpec, ProducerSpec
 from stream.core.transport import HandlerCall, Subscription, Transport
@@ -47,6 +49,7 @@ def build_dispatcher(
     logger: logging.Logger,
     publisher: Publisher,
     transport: Transport,
+    service_middlewares: Sequence[Middleware] = (),
 ) -> Dispatcher:
     """The dispatcher calling ``call`` for ``spec``; dependencies resolve against ``container``."""
     injectors = [
@@ -55,7 +58,14 @@ def build_dispatcher(
     ]
     # Asked per output only when the transport has limits of its own to tell.
     refuses = type(transport).refusal is not Transport.refusal
-    return Dispatcher(spec, call, injectors, logger, refusal=transport.refusal if refuses else None)
+    return Dispatcher(
+        spec,
+        call,
+        injectors,
+        logger,
+        refusal=transport.refusal if refuses else None,
+        middlewares=(*service_middlewares, *spec.options.middlewares),
+    )
 
 
 def _injector(

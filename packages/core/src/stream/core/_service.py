@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MethodType, TracebackType
 from typing import Any, ClassVar, Self
@@ -13,6 +13,7 @@ import anyio
 from stream.core._binding import handler_specs
 from stream.core._errors import HookError, NotRunningError
 from stream.core._messages import HeadersInput
+from stream.core._middleware import Middleware
 from stream.core._publisher import Publisher
 from stream.core._runtime import build_dispatcher, publishing_method, subscription_for
 from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
@@ -42,11 +43,15 @@ class Service:
         container: A dependency-injector container instance, for ``Provide[...]``
             parameters of handlers.
         name: Names the consumer groups of handlers without an explicit ``group_id``.
+        middlewares: Wrap handling and publishing for the whole service.
     """
 
     broker: ClassVar[Transport]
     container: ClassVar[Any] = None
     name: ClassVar[str | None] = None
+    middlewares: ClassVar[Sequence[Middleware]] = ()
+    """Wrap every handler and every record the service sends, outermost first (see
+    :class:`Middleware`); a handler's own (``@consume(middlewares=...)``) go inside."""
     """Names the service's consumer groups (``"<name>.<method>"``); subclasses inherit it.
     ``None``: the name of the class that defines each handler, so a subclass or a
     module move never silently switches a handler to a new group."""
@@ -109,7 +114,7 @@ class Service:
             raise NotRunningError(f"{type(self).__name__} is already started; stop it first")
         specs = self.handlers()
         transport = transport if transport is not None else self._configured_broker()
-        publisher = Publisher(transport)
+        publisher = Publisher(transport, self.middlewares)
         calls = self._handler_calls(specs, publisher, wrap)
         self._running = _Running(transport, publisher, anyio.Event(), tuple(calls))
         vars(self).update(calls)
@@ -118,7 +123,13 @@ class Service:
             for spec in specs:
                 if isinstance(spec, ConsumerSpec):
                     dispatcher = build_dispatcher(
-                        spec, calls[spec.name], self.container, self.logger, publisher, transport
+                        spec,
+                        calls[spec.name],
+                        self.container,
+                        self.logger,
+                        publisher,
+                        transport,
+                        self.middlewares,
                     )
                     transport.subscribe(subscription_for(spec), dispatcher)
             await self._hook("on_startup")
