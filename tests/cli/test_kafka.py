@@ -23,7 +23,7 @@ SERVICE = """
     from pydantic import BaseModel
     from stream import core
     from stream.core import Logger, Message, consume, produce
-    from stream.kafka import KafkaBroker
+    from stream.kafka import ConsumerOptions, KafkaBroker
 
     IN, OUT, GROUP = "IN_TOPIC", "OUT_TOPIC", "GROUP_ID"
 
@@ -32,7 +32,12 @@ SERVICE = """
         round: int = 0
 
     class Service(core.Service):
-        broker = KafkaBroker("BROKER_ADDRESS")
+        # A killed worker's partitions move after the session timeout, and a member hears
+        # of a rebalance at its next heartbeat: both shorter than the defaults (10 s, 3 s).
+        broker = KafkaBroker(
+            "BROKER_ADDRESS",
+            consumer=ConsumerOptions(session_timeout_ms=6000, heartbeat_interval_ms=500),
+        )
 
         @produce(OUT)
         @consume(IN, group_id=GROUP)
