@@ -6,7 +6,7 @@ import anyio
 import pytest
 from pydantic import BaseModel
 
-from stream.core import DeliveryPolicy, Message, Retry, Service, consume, produce
+from stream.core import DeliveryPolicy, Message, Response, Retry, Service, consume, produce
 from stream.testing import partition_for_key
 from tests.behaviour.backends import Backend, running, unique
 
@@ -264,3 +264,46 @@ async def test_an_output_too_large_for_the_broker_is_dead_lettered_and_consuming
     assert Reading.model_validate_json(letter.value or b"").seq == 0
     assert letter.header("stream.error.type") == b"stream.core.EncodeError"
     assert b"over the 1048576 bytes" in (letter.header("stream.error.message") or b"")
+
+
+async def test_a_response_sets_key_headers_and_partition_of_its_one_output(
+    backend: Backend,
+) -> None:
+    source, target = unique("in"), unique("out")
+    await backend.create_topic(target, 3)
+
+    class Responding(Service):
+        @produce(target, headers={"stage": "plus-one"})
+        @consume(source)
+        async def plus_one(self, msg: Reading) -> Response[Reading]:
+            return Response(
+                body=Reading(id=msg.id, data=msg.data + 1),
+                key=f"{msg.id}-out",
+                headers={"trace": "t-1"},
+                partition=2,
+            )
+
+    async with running(Responding(), backend) as service:
+        await service.publish(Reading(id="a", data=0.5), source, key="a")
+        [output] = await backend.read(target, 1)
+    assert Reading.model_validate_json(output.value or b"") == Reading(id="a", data=1.5)
+    assert (output.key, output.partition) == (b"a-out", 2)
+    assert [(n, v) for n, v in output.headers] == [("stage", b"plus-one"), ("trace", b"t-1")]
+
+
+async def test_a_response_may_choose_its_topic(backend: Backend) -> None:
+    source, usual, special = unique("in"), unique("usual"), unique("special")
+
+    class Routing(Service):
+        @produce(usual)
+        @consume(source)
+        async def route(self, msg: Reading) -> Reading | Response[Reading]:
+            return Response(body=msg, topic=special) if msg.data < 0 else msg
+
+    async with running(Routing(), backend) as service:
+        await service.publish(Reading(id="neg", data=-1), source)
+        await service.publish(Reading(id="pos", data=1), source)
+        [routed] = await backend.read(special, 1)
+        [kept] = await backend.read(usual, 1)
+    assert Reading.model_validate_json(routed.value or b"").id == "neg"
+    assert Reading.model_validate_json(kept.value or b"").id == "pos"

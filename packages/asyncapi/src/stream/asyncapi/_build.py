@@ -22,7 +22,7 @@ from stream.asyncapi._model import (
     ServerModel,
     ServiceModel,
 )
-from stream.core import Service
+from stream.core import Response, Service
 from stream.core.transport import (
     ConsumerSpec,
     HandlerSpec,
@@ -200,8 +200,11 @@ def _sent_type(spec: HandlerSpec) -> Any:
         sent = kept[0] if len(kept) == 1 else Union[tuple(kept)]  # noqa: UP007
     is_batch = isinstance(spec, ConsumerSpec) and spec.options.batch
     if is_batch and get_origin(sent) in (list, Sequence) and len(get_args(sent)) == 1:
+        sent = get_args(sent)[0]
+    # A Response[X] sends an X, with a key, headers or topic of its own.
+    if get_origin(sent) is Response:
         return get_args(sent)[0]
-    return sent
+    return Any if sent is Response else sent
 
 
 def _key_of(produce: ProduceOptions) -> KeyModel | None:

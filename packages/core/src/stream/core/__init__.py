@@ -18,7 +18,13 @@ from stream.core._errors import (
     StreamError,
 )
 from stream.core._injection import Logger
-from stream.core._messages import HeadersInput, Message, OutgoingMessage, TopicPartition
+from stream.core._messages import (
+    HeadersInput,
+    Message,
+    OutgoingMessage,
+    Response,
+    TopicPartition,
+)
 from stream.core._middleware import CallNext, Middleware
 from stream.core._publisher import Publisher, outgoing
 from stream.core._service import Service
@@ -39,6 +45,7 @@ __all__ = (
     "NotRunningError",
     "OutgoingMessage",
     "Publisher",
+    "Response",
     "Retry",
     "Service",
     "StreamError",

@@ -18,11 +18,11 @@ from stream.core._codec import decoder_for
 from stream.core._decorators import marks_of
 from stream.core._errors import BindError
 from stream.core._injection import Injection, injection_for, provide_marker
-from stream.core._messages import Message, OutgoingMessage
+from stream.core._messages import Message, OutgoingMessage, Response
 from stream.core._options import ConsumeOptions, ProduceOptions
 from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
 
-__all__ = ("handler_specs",)
+__all__ = ("handler_specs", "sent_body_type")
 
 
 _SPECS_ATTRIBUTE = "__stream_handler_specs__"
@@ -224,6 +224,7 @@ def _check_consume_options(where: str, options: ConsumeOptions) -> None:
 def _check_key_field(where: str, produce: ProduceOptions, return_type: Any) -> None:
     if not isinstance(produce.key, str):
         return
+    return_type = sent_body_type(return_type)
     is_model = isinstance(return_type, type) and issubclass(return_type, BaseModel)
     if is_model and produce.key not in return_type.model_fields:
         raise BindError(
@@ -249,3 +250,12 @@ def _check_no_split_groups(service: str, specs: Sequence[HandlerSpec]) -> None:
 
 def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", None) or repr(annotation)
+
+
+def sent_body_type(return_type: Any) -> Any:
+    """What a handler returning ``return_type`` sends: ``Response[X]`` sends an ``X``."""
+    if get_origin(return_type) is Response:
+        return get_args(return_type)[0]
+    if return_type is Response:
+        return Any
+    return return_type

@@ -19,14 +19,27 @@ from stream.core._codec import encode_headers, encode_key, encode_value
 from stream.core._delivery import DeliveryPolicy
 from stream.core._errors import DecodeError, EncodeError
 from stream.core._failure_log import FailureLog
-from stream.core._messages import DeadLetterMessage, HeaderItems, Message, OutgoingMessage
+from stream.core._messages import (
+    DeadLetterMessage,
+    HeaderItems,
+    Message,
+    OutgoingMessage,
+    Response,
+)
 from stream.core._middleware import Middleware, handling_chain, publishing_chain
 from stream.core._options import ProduceOptions
 from stream.core._specs import ConsumerSpec
 from stream.core._text import error_text, safe_text
 from stream.core.transport import Sleep
 
-__all__ = ("Dispatcher", "Injector", "OutputTarget", "Refusal", "dead_letter")
+__all__ = (
+    "Dispatcher",
+    "Injector",
+    "OutputTarget",
+    "Refusal",
+    "dead_letter",
+    "response_outputs",
+)
 
 Injector = Callable[[Message], Any]
 """Gives one injected argument for a received message (may return an awaitable)."""
@@ -70,6 +83,29 @@ class OutputTarget:
         """The message sending ``result`` (already encoded as ``value``) here."""
         key = source_key if self.key is None else encode_key(self.key(result))
         return OutgoingMessage(self.topic, value, key, self.headers, self.partition)
+
+
+def response_outputs(
+    response: Response[Any], targets: Sequence[OutputTarget], source_key: bytes | None
+) -> list[OutgoingMessage]:
+    # A Response's own key, headers, partition and topic, over the @produce options.
+    body = response.body
+    value = encode_value(body)
+    if response.topic is not None:
+        targets = (OutputTarget(response.topic, None, None, ()),)
+    key = encode_key(response.key) if response.key is not None else None
+    extra = encode_headers(response.headers)
+    outputs = []
+    for target in targets:
+        output = target.message(value, body, source_key)
+        if key is not None:
+            output.key = key
+        if extra:
+            output.headers = output.headers + extra
+        if response.partition is not None:
+            output.partition = response.partition
+        outputs.append(output)
+    return outputs
 
 
 def dead_letter(
@@ -289,12 +325,15 @@ class Dispatcher:
 
         ``keep_key``: an output without a key of its own keeps ``source``'s (one message's
         result; a batch's results have no one source key)."""
-        value = encode_value(result)
         source_key = source.key if keep_key else None
-        if self._single_target is not None:
-            outputs = [self._single_target.message(value, result, source_key)]
+        if type(result) is Response:
+            outputs = response_outputs(result, self._targets, source_key)
         else:
-            outputs = [target.message(value, result, source_key) for target in self._targets]
+            value = encode_value(result)
+            if self._single_target is not None:
+                outputs = [self._single_target.message(value, result, source_key)]
+            else:
+                outputs = [t.message(value, result, source_key) for t in self._targets]
         if self._on_publish is not None:
             on_publish = self._on_publish
             outputs = [on_publish(output, source) for output in outputs]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Generic, TypeAlias, TypeVar
 
 __all__ = (
     "DeadLetterMessage",
@@ -12,8 +12,11 @@ __all__ = (
     "HeadersInput",
     "Message",
     "OutgoingMessage",
+    "Response",
     "TopicPartition",
 )
+
+BodyT = TypeVar("BodyT")
 
 HeaderItems: TypeAlias = tuple[tuple[str, bytes], ...]
 """Headers as Kafka keeps them: ordered pairs, a name may repeat."""
@@ -92,3 +95,25 @@ class DeadLetterMessage(OutgoingMessage):
 
     error: BaseException | None = None
     attempts: int = 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Response(Generic[BodyT]):
+    """A handler's result with its own key, headers, partition or topic.
+
+    Return it instead of the bare body to set these for this one output; what is left
+    ``None`` follows the ``@produce`` options as usual.
+
+    Attributes:
+        body: What is sent (encoded as a bare return value would be).
+        key: The output's key, instead of ``@produce(key=...)`` or the input's key.
+        headers: Added after the ``@produce`` headers.
+        partition: A fixed partition for this output.
+        topic: Send to this topic only, instead of every ``@produce`` topic.
+    """
+
+    body: BodyT
+    key: object = None
+    headers: HeadersInput | None = None
+    partition: int | None = None
+    topic: str | None = None

@@ -12,9 +12,10 @@ from typing import Any
 from dependency_injector.wiring import ProvidersMap
 
 from stream.core._codec import encode_value
-from stream.core._dispatch import Dispatcher, Injector, OutputTarget
+from stream.core._dispatch import Dispatcher, Injector, OutputTarget, response_outputs
 from stream.core._errors import BindError
 from stream.core._injection import Injection
+from stream.core._messages import Response
 from stream.core._middleware import Middleware
 from stream.core._publisher import Publisher
 from stream.core._specs import ConsumerSpec, ProducerSpec
@@ -106,7 +107,9 @@ def publishing_method(spec: ProducerSpec, call: HandlerCall, publisher: Publishe
     @wraps(call)
     async def call_and_publish(*args: Any, **kwargs: Any) -> Any:
         result = await call(*args, **kwargs)
-        if result is not None:
+        if type(result) is Response:
+            await publisher.publish_many(response_outputs(result, targets, None))
+        elif result is not None:
             value = encode_value(result)
             await publisher.publish_many([t.message(value, result, None) for t in targets])
         return result
