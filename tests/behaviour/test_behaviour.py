@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import anyio
 import pytest
 from pydantic import BaseModel
@@ -307,3 +309,21 @@ async def test_a_response_may_choose_its_topic(backend: Backend) -> None:
         [kept] = await backend.read(usual, 1)
     assert Reading.model_validate_json(routed.value or b"").id == "neg"
     assert Reading.model_validate_json(kept.value or b"").id == "pos"
+
+
+async def test_a_plain_def_handler_runs_in_a_worker_thread(backend: Backend) -> None:
+    source, target = unique("in"), unique("out")
+    threads: list[int] = []
+
+    class Blocking(Service):
+        @produce(target)
+        @consume(source)
+        def plus_one(self, msg: Reading) -> Reading:  # a blocking library's call, say
+            threads.append(threading.get_ident())
+            return Reading(id=msg.id, data=msg.data + 1)
+
+    async with running(Blocking(), backend) as service:
+        await service.publish(Reading(id="a", data=0.5), source)
+        [output] = await backend.read(target, 1)
+    assert Reading.model_validate_json(output.value or b"") == Reading(id="a", data=1.5)
+    assert threads and threads[0] != threading.get_ident()  # not the event loop's thread

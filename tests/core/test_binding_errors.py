@@ -1,5 +1,6 @@
 """Every mistake in a handler is a BindError at start that names what to change."""
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -53,13 +54,15 @@ async def test_two_unannotated_parameters() -> None:
     assert message.startswith("S.handle: parameters `msg` and `other` have no type annotation")
 
 
-async def test_sync_handler() -> None:
+async def test_generator_handler() -> None:
     class S(Service):
-        @consume("t")  # type: ignore[type-var]
-        def handle(self, msg: Reading) -> None: ...
+        @consume("t")
+        async def handle(self, msg: Reading) -> AsyncIterator[None]:
+            yield None
 
     assert await bind_error(S) == (
-        "S.handle: handlers must be coroutines; declare it `async def handle`"
+        "S.handle: is a generator; a handler returns its result (`async def handle`, or a "
+        "plain `def handle` that runs in a worker thread)"
     )
 
 

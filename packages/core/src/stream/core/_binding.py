@@ -71,8 +71,11 @@ def _read_handler(
     where = f"{service}.{name}"
     marks = marks_of(function)
     assert marks is not None
-    if not inspect.iscoroutinefunction(function):
-        raise BindError(f"{where}: handlers must be coroutines; declare it `async def {name}`")
+    if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+        raise BindError(
+            f"{where}: is a generator; a handler returns its result (`async def {name}`, or "
+            f"a plain `def {name}` that runs in a worker thread)"
+        )
     try:
         hints = get_type_hints(function, include_extras=True)
     except Exception as error:

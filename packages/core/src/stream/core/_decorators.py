@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
@@ -12,7 +12,8 @@ from stream.core._options import ConsumeOptions, KeySource, ProduceOptions
 
 __all__ = ("HandlerMarks", "consume", "marks_of", "produce")
 
-HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[Any]])
+# A handler is a coroutine function, or a plain function that runs in a worker thread.
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
 _MARKS_ATTRIBUTE = "__stream_marks__"
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from dependency_injector.wiring import ProvidersMap
 
 from stream.core._codec import encode_value
@@ -21,7 +23,7 @@ from stream.core._publisher import Publisher
 from stream.core._specs import ConsumerSpec, ProducerSpec
 from stream.core.transport import HandlerCall, Subscription, Transport
 
-__all__ = ("build_dispatcher", "publishing_method", "subscription_for")
+__all__ = ("build_dispatcher", "in_worker_thread", "publishing_method", "subscription_for")
 
 
 def subscription_for(spec: ConsumerSpec) -> Subscription:
@@ -115,3 +117,14 @@ def publishing_method(spec: ProducerSpec, call: HandlerCall, publisher: Publishe
         return result
 
     return call_and_publish
+
+
+def in_worker_thread(call: Callable[..., Any], threads: anyio.CapacityLimiter) -> HandlerCall:
+    """A plain ``def`` handler as a coroutine that runs it in a worker thread, at most
+    ``threads`` at a time. A timeout cannot interrupt it: the thread runs to its end."""
+
+    @wraps(call)
+    async def run_in_thread(*args: Any, **kwargs: Any) -> Any:
+        return await anyio.to_thread.run_sync(partial(call, *args, **kwargs), limiter=threads)
+
+    return run_in_thread

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,12 @@ from stream.core._errors import HookError, NotRunningError
 from stream.core._messages import HeadersInput
 from stream.core._middleware import Middleware
 from stream.core._publisher import Publisher
-from stream.core._runtime import build_dispatcher, publishing_method, subscription_for
+from stream.core._runtime import (
+    build_dispatcher,
+    in_worker_thread,
+    publishing_method,
+    subscription_for,
+)
 from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
 from stream.core.transport import HandlerCall, HandlerWrapper, Transport
 
@@ -49,6 +55,9 @@ class Service:
     broker: ClassVar[Transport]
     container: ClassVar[Any] = None
     name: ClassVar[str | None] = None
+    sync_handler_threads: ClassVar[int] = 8
+    """How many plain ``def`` handlers may run at once, each in a worker thread (so a
+    blocking library does not stall the event loop)."""
     middlewares: ClassVar[Sequence[Middleware]] = ()
     """Wrap every handler and every record the service sends, outermost first (see
     :class:`Middleware`); a handler's own (``@consume(middlewares=...)``) go inside."""
@@ -244,9 +253,13 @@ class Service:
         wrap: HandlerWrapper | None,
     ) -> Mapping[str, HandlerCall]:
         calls: dict[str, HandlerCall] = {}
+        threads = anyio.CapacityLimiter(self.sync_handler_threads)
         for spec in specs:
             # The class's function, bound here: never an attribute a past run left behind.
-            call: HandlerCall = MethodType(getattr(type(self), spec.name), self)
+            function = getattr(type(self), spec.name)
+            call: HandlerCall = MethodType(function, self)
+            if not inspect.iscoroutinefunction(function):
+                call = in_worker_thread(call, threads)
             if wrap is not None:
                 call = wrap(spec, call)
             if isinstance(spec, ProducerSpec):
