@@ -9,6 +9,7 @@ still read as one clean stop; a second CTRL+C still forces the exit.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -58,6 +59,11 @@ def start_behind_uv(tmp_path: Path) -> Iterator[StartBehindUv]:
 
     yield start
     for process in started:
+        # The service child has a group of its own, and a Stuck one outlives the SIGTERM
+        # its supervisor's death sends it: kill it first, or it holds the output pipe open.
+        for pid in _descendants(process.proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         process.kill()
 
 
@@ -111,9 +117,25 @@ def test_one_ctrl_c_stops_workers_cleanly_behind_uv(
 
 
 def _supervisor(stream: StreamProcess) -> int:
-    """The pid of the ``stream`` supervisor, uv's one child (uv may spawn from any thread)."""
-    tasks = Path(f"/proc/{stream.proc.pid}/task")
-    (supervisor,) = {
-        int(child) for task in tasks.iterdir() for child in (task / "children").read_text().split()
-    }
+    """The pid of the ``stream`` supervisor, uv's one child."""
+    (supervisor,) = _children(stream.proc.pid)
     return supervisor
+
+
+def _children(pid: int) -> set[int]:
+    """``pid``'s children, from every thread (uv may spawn from any)."""
+    try:
+        return {
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        }
+    except FileNotFoundError:
+        return set()
+
+
+def _descendants(pid: int) -> set[int]:
+    found = _children(pid)
+    for child in list(found):
+        found |= _descendants(child)
+    return found
