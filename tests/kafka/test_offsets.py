@@ -128,3 +128,24 @@ async def test_the_commit_inside_a_revocation_is_bounded() -> None:
 
     with anyio.fail_after(3):
         await listener.on_partitions_revoked([TP()])
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_commit_keeps_the_ready_offsets_of_partitions_that_stay() -> None:
+    from stream.kafka._rebalance import Committer
+
+    class HangingConsumer:
+        def assignment(self) -> set[str]:
+            return {"p0", "p1"}
+
+        async def commit(self, offsets: dict[str, int]) -> None:
+            await anyio.sleep_forever()
+
+    tracker: OffsetTracker[str] = OffsetTracker()
+    chunk = tracker.open("p1", end=7)
+    tracker.finish("p1", chunk)
+    committer = Committer(tracker, "S.h")
+    committer.consumer = HangingConsumer()
+    with anyio.move_on_after(0.1):
+        await committer.commit()
+    assert tracker.take() == {"p1": 7}  # still there for the next commit

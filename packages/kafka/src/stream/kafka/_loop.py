@@ -113,12 +113,11 @@ class ConsumeLoop(ABC):
         try:
             with anyio.CancelScope() as self._fetch_scope:
                 await self._before_fetch()
-                return dict(
-                    await self._consumer.getmany(
-                        timeout_ms=self._fetch_timeout_ms,
-                        max_records=self.subscription.options.max_records,
-                    )
+                batches: dict[Any, list[Any]] = await self._consumer.getmany(
+                    timeout_ms=self._fetch_timeout_ms,
+                    max_records=self.subscription.options.max_records,
                 )
+                return batches
         except Exception as error:  # aiokafka retries what can be retried itself
             self._fail(error)
             return None

@@ -103,6 +103,11 @@ class Committer:
                 logger.error("%s: commit failed, retrying with the next: %r", self._name, error)
                 self._tracker.restore(offsets)
                 return
+            except BaseException:
+                # Cancelled (a revocation's bound): the partitions this member keeps must
+                # not lose their ready offsets, or the final commit would leave them out.
+                self._tracker.restore(offsets)
+                raise
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
 
