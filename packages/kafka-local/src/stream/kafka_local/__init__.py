@@ -12,5 +12,6 @@ Development tooling, kept out of the production ``stream-kafka`` wheel.
 from stream.kafka_local._broker import LocalKafka
 from stream.kafka_local._config import LocalKafkaConfig
 from stream.kafka_local._jars import LauncherError
+from stream.kafka_local._proxy import FaultProxy
 
-__all__ = ("LauncherError", "LocalKafka", "LocalKafkaConfig")
+__all__ = ("FaultProxy", "LauncherError", "LocalKafka", "LocalKafkaConfig")
