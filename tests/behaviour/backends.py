@@ -34,6 +34,10 @@ class Backend(Protocol):
         ``count`` are there (or whatever is there when ``timeout`` runs out)."""
         ...
 
+    async def committed(self, group_id: str, topic: str, partition: int) -> int:
+        """The next offset ``group_id`` reads from ``topic``'s ``partition`` (0: none)."""
+        ...
+
 
 def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:10]}"
@@ -64,6 +68,9 @@ class MemoryBackend:
     async def read(self, topic: str, count: int, timeout: float = 30.0) -> list[Message]:
         # Delivery finished inside publish: there is nothing to wait for.
         return sorted(self.broker.messages(topic), key=lambda m: (m.partition, m.offset))
+
+    async def committed(self, group_id: str, topic: str, partition: int) -> int:
+        return self.broker.committed(group_id, topic, partition)
 
 
 class KafkaBackend:
@@ -121,3 +128,16 @@ class KafkaBackend:
         finally:
             await consumer.stop()
         return sorted(found, key=lambda m: (m.partition, m.offset))
+
+    async def committed(self, group_id: str, topic: str, partition: int) -> int:
+        from aiokafka import TopicPartition
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(group_id)
+        finally:
+            await admin.close()
+        found = offsets.get(TopicPartition(topic, partition))
+        return found.offset if found is not None and found.offset >= 0 else 0

@@ -87,7 +87,7 @@ async def test_unknown_injectable() -> None:
     assert "`msg` already receives the message" in message
 
 
-async def test_same_topic_and_group_twice_would_split_messages() -> None:
+async def test_same_topic_and_group_twice_without_a_filter_would_starve_the_second() -> None:
     class S(Service):
         @consume("t", group_id="g")
         async def first(self, msg: Reading) -> None: ...
@@ -96,8 +96,33 @@ async def test_same_topic_and_group_twice_would_split_messages() -> None:
         async def second(self, msg: Reading) -> None: ...
 
     assert await bind_error(S) == (
-        "S.second: consumes 't' in group 'g' like S.first, so the two would split its "
-        "messages; give one of them another group_id"
+        "S.second: consumes 't' in group 'g' after S.first, which has no filter and so "
+        "takes every message; give S.first a filter=..., or one of them another group_id"
+    )
+
+
+async def test_handlers_sharing_a_subscription_must_read_alike() -> None:
+    class S(Service):
+        @consume("t", group_id="g", filter=lambda m: m.key == b"a")
+        async def first(self, msg: Reading) -> None: ...
+
+        @consume("t", "u", group_id="g")
+        async def second(self, msg: Reading) -> None: ...
+
+    assert await bind_error(S) == (
+        "S.second: consumes 't' in group 'g' like S.first, so the two share one "
+        "subscription, but their topics differ; make them the same, or give one another "
+        "group_id"
+    )
+
+
+async def test_a_filter_picks_single_messages_not_batches() -> None:
+    class S(Service):
+        @consume("t", batch=True, filter=lambda m: True)
+        async def handle(self, msgs: list[Reading]) -> None: ...
+
+    assert await bind_error(S) == (
+        "S.handle: filter=... picks single messages; it cannot be combined with batch=True"
     )
 
 

@@ -136,7 +136,7 @@ async def test_a_middleware_may_refuse_a_message_which_takes_the_retry_path() ->
 
 
 async def test_a_service_without_middlewares_calls_its_handler_directly() -> None:
-    from stream.core._dispatch import Dispatcher
+    from stream.core._routing import SubscriptionHandler
 
     class S(Service):
         @consume("in")
@@ -145,6 +145,8 @@ async def test_a_service_without_middlewares_calls_its_handler_directly() -> Non
     broker = MemoryBroker()
     async with TestBroker(S(), broker=broker):
         [member] = broker._members
-        dispatcher = member.handler
-        assert isinstance(dispatcher, Dispatcher)
-        assert dispatcher._plain_call  # no chain, no extra call per message
+        assert isinstance(member.handler, SubscriptionHandler)
+        # One handler, no filter: no routing, and no chain, no extra call per message.
+        dispatcher = member.handler._only
+        assert dispatcher is not None
+        assert dispatcher._plain_call

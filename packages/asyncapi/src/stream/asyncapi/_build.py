@@ -16,6 +16,7 @@ from stream.asyncapi._distribution import version_of_module
 from stream.asyncapi._model import (
     Api,
     ChannelModel,
+    FilterModel,
     KeyModel,
     MessageModel,
     OperationModel,
@@ -106,8 +107,10 @@ def _service_model(
 ) -> ServiceModel:
     operations: list[OperationModel] = []
     client_id = transport.client_id if transport is not None else None
-    for spec in service_class.handlers():
-        operations.extend(_receive_operations(spec, client_id))
+    specs = service_class.handlers()
+    filters = _filters(specs)
+    for spec in specs:
+        operations.extend(_receive_operations(spec, client_id, filters.get(spec.name)))
         operations.extend(_send_operations(spec, client_id))
     return ServiceModel(
         name=name,
@@ -129,7 +132,40 @@ def _service_model(
     )
 
 
-def _receive_operations(spec: HandlerSpec, client_id: str | None) -> list[OperationModel]:
+def _filters(specs: Sequence[HandlerSpec]) -> dict[str, FilterModel]:
+    """Each filtered handler's place in its subscription (handlers reading the same
+    topics in one group share one, tried in class order; binding checked the rest)."""
+    shared: dict[tuple[object, ...], list[ConsumerSpec]] = {}
+    for spec in specs:
+        if isinstance(spec, ConsumerSpec):
+            key = (spec.group_id, spec.options.topics, spec.options.pattern)
+            shared.setdefault(key, []).append(spec)
+    found = {}
+    for members in shared.values():
+        if all(m.options.filter is None for m in members):
+            continue
+        names = tuple(m.name for m in members)
+        last = members[-1]
+        for member in members:
+            found[member.name] = FilterModel(
+                predicate=_predicate_name(member.options.filter),
+                handlers=names,
+                fallback=last.name if last.options.filter is None else None,
+            )
+    return found
+
+
+def _predicate_name(predicate: object) -> str | None:
+    if predicate is None:
+        return None
+    name = getattr(predicate, "__name__", None) or type(predicate).__name__
+    doc = _first_line(inspect.getdoc(predicate)) if name != "<lambda>" else None
+    return f"{name}: {doc}" if doc else name
+
+
+def _receive_operations(
+    spec: HandlerSpec, client_id: str | None, filter_model: FilterModel | None = None
+) -> list[OperationModel]:
     if not isinstance(spec, ConsumerSpec):
         return []
     options = spec.options
@@ -159,6 +195,7 @@ def _receive_operations(spec: HandlerSpec, client_id: str | None) -> list[Operat
             # A pattern's dead-letter topic depends on which topic matched.
             else dead_letter.topic_for(channel.topic or "<topic>"),
             manual_partitions=options.partitions,
+            filter=filter_model,
         )
         for channel in channels
     ]

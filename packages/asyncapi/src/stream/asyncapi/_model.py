@@ -14,6 +14,7 @@ from typing import Any, Literal
 __all__ = (
     "Api",
     "ChannelModel",
+    "FilterModel",
     "KeyModel",
     "MessageModel",
     "OperationModel",
@@ -101,6 +102,7 @@ class OperationModel:
         dead_letter: Where failed messages go (``"<topic>.dlq"``), or ``None``
             when a failure stops the subscription.
         manual_partitions: Partitions assigned by hand instead of by the group.
+        filter: Which messages of the channel it takes, when a filter chooses.
     """
 
     action: Literal["receive", "send"]
@@ -117,6 +119,24 @@ class OperationModel:
     retry_attempts: int | None = None
     dead_letter: str | None = None
     manual_partitions: tuple[int, ...] | None = None
+    filter: FilterModel | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FilterModel:
+    """How a receive operation shares its subscription with filtered handlers.
+
+    Attributes:
+        predicate: The filter's name (and its docstring's first line, if any), or
+            ``None`` for the handler without a filter that takes what the others leave.
+        handlers: Every handler of the subscription, in the order they are tried.
+        fallback: The handler without a filter (last), or ``None``: a message no filter
+            takes is skipped and committed.
+    """
+
+    predicate: str | None
+    handlers: tuple[str, ...]
+    fallback: str | None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -17,6 +17,7 @@ from stream.asyncapi._messages import KAFKA_BINDING_VERSION, ChannelMessage, saf
 from stream.asyncapi._model import (
     Api,
     ChannelModel,
+    FilterModel,
     OperationModel,
     ServerModel,
     ServiceModel,
@@ -195,7 +196,21 @@ def _operation(
     rendered["x-stream-handler"] = f"{service.name}.{operation.handler}"
     if operation.action == "receive":
         rendered["x-stream-delivery"] = _delivery(operation)
+    if operation.filter is not None:
+        rendered["x-stream-filter"] = _filter(service, operation.filter)
     return rendered
+
+
+def _filter(service: ServiceModel, model: FilterModel) -> dict[str, Any]:
+    # Handlers sharing a subscription split its channel: readers of the document need
+    # the order they are tried in, and that a message none takes is skipped.
+    return {
+        "predicate": model.predicate,
+        "triedInOrder": [f"{service.name}.{name}" for name in model.handlers],
+        "unmatched": "skipped and committed"
+        if model.fallback is None
+        else f"taken by {service.name}.{model.fallback}",
+    }
 
 
 def _operation_bindings(service: ServiceModel, operation: OperationModel) -> dict[str, Any]:

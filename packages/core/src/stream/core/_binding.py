@@ -21,6 +21,7 @@ from stream.core._injection import Injection, injection_for, provide_marker
 from stream.core._messages import Message, OutgoingMessage, Response
 from stream.core._options import ConsumeOptions, ProduceOptions
 from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
+from stream.core._subscriptions import shared_subscriptions
 
 __all__ = ("handler_specs", "sent_body_type")
 
@@ -46,7 +47,7 @@ def handler_specs(service_class: type) -> tuple[HandlerSpec, ...]:
         # The default group is stable: a subclass or another module does not move it.
         group_prefix = explicit_name if isinstance(explicit_name, str) else owner.__name__
         specs.append(_read_handler(service_class.__name__, name, function, group_prefix))
-    _check_no_split_groups(service_class.__name__, specs)
+    shared_subscriptions(service_class.__name__, [s for s in specs if isinstance(s, ConsumerSpec)])
     result = tuple(specs)
     setattr(service_class, _SPECS_ATTRIBUTE, result)
     return result
@@ -222,6 +223,10 @@ def _check_consume_options(where: str, options: ConsumeOptions) -> None:
             raise BindError(f"{where}: {field_name} must be 1 or more")
     if options.max_wait < 0:
         raise BindError(f"{where}: max_wait must be >= 0 seconds")
+    if options.filter is not None and options.batch:
+        raise BindError(
+            f"{where}: filter=... picks single messages; it cannot be combined with batch=True"
+        )
 
 
 def _check_key_field(where: str, produce: ProduceOptions, return_type: Any) -> None:
@@ -234,21 +239,6 @@ def _check_key_field(where: str, produce: ProduceOptions, return_type: Any) -> N
             f"{where}: @produce({produce.topic!r}, key={produce.key!r}): "
             f"{return_type.__name__} has no field {produce.key!r}"
         )
-
-
-def _check_no_split_groups(service: str, specs: Sequence[HandlerSpec]) -> None:
-    owners: dict[tuple[str, str], str] = {}
-    for spec in specs:
-        if not isinstance(spec, ConsumerSpec):
-            continue
-        for topic in spec.options.topics or (f"pattern:{spec.options.pattern}",):
-            owner = owners.setdefault((topic, spec.group_id), spec.name)
-            if owner != spec.name:
-                raise BindError(
-                    f"{service}.{spec.name}: consumes {topic!r} in group {spec.group_id!r} "
-                    f"like {service}.{owner}, so the two would split its messages; give one "
-                    "of them another group_id"
-                )
 
 
 def _type_name(annotation: Any) -> str:

@@ -8,7 +8,7 @@ from typing import Any, Literal, TypeVar
 
 from stream.core._delivery import DeliveryPolicy
 from stream.core._middleware import Middleware
-from stream.core._options import ConsumeOptions, KeySource, ProduceOptions
+from stream.core._options import ConsumeOptions, KeySource, MessageFilter, ProduceOptions
 
 __all__ = ("HandlerMarks", "consume", "marks_of", "produce")
 
@@ -52,6 +52,7 @@ def consume(
     delivery: DeliveryPolicy | None = None,
     transport_options: Mapping[str, Any] | None = None,
     middlewares: Sequence[Middleware] = (),
+    filter: MessageFilter | None = None,
 ) -> Callable[[HandlerT], HandlerT]:
     """Marks an async method as the handler of messages from ``topics``.
 
@@ -60,6 +61,9 @@ def consume(
     ``batch=True``); the others are injected by annotation (``Logger``, ``Message``,
     ``Publisher``) or by a dependency-injector ``Provide[...]`` default. See
     :class:`~stream.core._options.ConsumeOptions` for the options.
+
+    ``filter=`` splits one topic between handlers by a predicate on the received
+    :class:`Message` (e.g. a header); see :class:`~stream.core._options.ConsumeOptions`.
 
     Example:
         >>> class Service(core.Service):
@@ -79,6 +83,7 @@ def consume(
         delivery=delivery if delivery is not None else DeliveryPolicy(),
         transport_options=dict(transport_options or {}),
         middlewares=tuple(middlewares),
+        filter=filter,
     )
 
     def decorate(function: HandlerT) -> HandlerT:

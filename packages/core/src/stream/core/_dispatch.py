@@ -233,6 +233,13 @@ class Dispatcher:
             self._failure_log.summarise_due()
         return outputs
 
+    def reject(self, message: Message, error: Exception) -> list[OutgoingMessage]:
+        """Fails ``message`` without calling the handler (its filter raised), as a decode
+        failure is: its dead letter, or ``error`` raised when there is no dead-letter topic."""
+        outputs: list[OutgoingMessage] = []
+        self._fail(message, error, 1, outputs)
+        return outputs
+
     async def _handle_one(
         self, message: Message, value: Any, outputs: list[OutgoingMessage]
     ) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stream.core._delivery import DeliveryPolicy
+from stream.core._messages import Message
 from stream.core._middleware import Middleware
 
-__all__ = ("ConsumeOptions", "KeySource", "ProduceOptions")
+__all__ = ("ConsumeOptions", "KeySource", "MessageFilter", "ProduceOptions")
+
+MessageFilter = Callable[[Message], bool | Awaitable[bool]]
+"""A predicate on a received message (its headers, key and raw value): whether this
+handler takes it. A plain function or an ``async`` one."""
 
 KeySource = str | Callable[[Any], Any] | None
 """Where an output's key comes from: a field name of the output, a function of it, or
@@ -40,6 +45,9 @@ class ConsumeOptions:
             (for Kafka: aiokafka consumer settings); the transport rejects unknown ones
             at start.
         middlewares: Wrap this handler, inside the service's own middlewares.
+        filter: Take only the messages this predicate accepts. Handlers that share a
+            topic and a group form one subscription, and each message goes to the first
+            of them (in class order) whose filter accepts it; see the handlers guide.
     """
 
     topics: tuple[str, ...] = ()
@@ -54,6 +62,7 @@ class ConsumeOptions:
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     transport_options: Mapping[str, Any] = field(default_factory=dict)
     middlewares: tuple[Middleware, ...] = ()
+    filter: MessageFilter | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

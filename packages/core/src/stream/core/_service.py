@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import MethodType, TracebackType
 from typing import Any, ClassVar, Self
 
@@ -13,9 +13,10 @@ import anyio
 
 from stream.core._binding import handler_specs
 from stream.core._errors import HookError, NotRunningError
-from stream.core._messages import HeadersInput
+from stream.core._messages import HeadersInput, TopicPartition
 from stream.core._middleware import Middleware
 from stream.core._publisher import Publisher
+from stream.core._routing import SubscriptionHandler
 from stream.core._runtime import (
     build_dispatcher,
     in_worker_thread,
@@ -23,6 +24,7 @@ from stream.core._runtime import (
     subscription_for,
 )
 from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
+from stream.core._subscriptions import shared_subscriptions
 from stream.core.transport import HandlerCall, HandlerWrapper, Transport
 
 __all__ = ("Service",)
@@ -34,6 +36,8 @@ class _Running:
     publisher: Publisher
     stopped: anyio.Event
     installed: tuple[str, ...]
+    # Each @consume method's name to its subscription's handler (shared when filtered).
+    subscriptions: dict[str, SubscriptionHandler] = field(default_factory=dict)
 
 
 class Service:
@@ -80,6 +84,19 @@ class Service:
 
     async def after_shutdown(self) -> None:
         """Runs after the transport stopped."""
+
+    async def on_partitions_assigned(self, partitions: frozenset[TopicPartition]) -> None:
+        """Runs when a subscription gets ``partitions``, before any of their messages is
+        handled: at start, and at each rebalance of its group. E.g. load their state.
+
+        Called once per subscription whose assignment changed. A failure stops that
+        subscription (nothing of those partitions is handled or committed)."""
+
+    async def on_partitions_revoked(self, partitions: frozenset[TopicPartition]) -> None:
+        """Runs when ``partitions`` leave a subscription (a rebalance, or the stop), after
+        their work in flight finished and was committed. E.g. flush their state.
+
+        A failure stops that subscription; what was committed stays committed."""
 
     @classmethod
     def handlers(cls) -> tuple[HandlerSpec, ...]:
@@ -129,18 +146,7 @@ class Service:
         vars(self).update(calls)
         self.logger.info("%s starting...", type(self).__name__)
         try:
-            for spec in specs:
-                if isinstance(spec, ConsumerSpec):
-                    dispatcher = build_dispatcher(
-                        spec,
-                        calls[spec.name],
-                        self.container,
-                        self.logger,
-                        publisher,
-                        transport,
-                        self.middlewares,
-                    )
-                    transport.subscribe(subscription_for(spec), dispatcher)
+            self._subscribe(specs, calls, publisher, transport)
             await self._hook("on_startup")
             await transport.start()
             for spec in specs:
@@ -217,6 +223,37 @@ class Service:
             value, topic, key=key, headers=headers, partition=partition, timestamp=timestamp
         )
 
+    async def pause(
+        self, handler: str, *, partitions: Iterable[TopicPartition] | None = None
+    ) -> None:
+        """Stops handing messages to ``handler``'s subscription until :meth:`resume`.
+
+        Callable from a handler, a hook or outside. Messages already handed over finish
+        and are committed; the rest wait in the broker, nothing is skipped.
+
+        Args:
+            handler: The ``@consume`` method's name. Handlers sharing a subscription
+                (filters on one topic and group) pause together.
+            partitions: Only these of the partitions it owns. A partition paused by name
+                is forgotten when a rebalance revokes it (as Kafka does); ``None``
+                pauses every partition, also those assigned later, until resumed.
+        """
+        running, subscription = self._subscription(handler)
+        await running.transport.pause(subscription.subscription, _partitions(handler, partitions))
+
+    async def resume(
+        self, handler: str, *, partitions: Iterable[TopicPartition] | None = None
+    ) -> None:
+        """Hands messages to ``handler``'s subscription again, from where it paused;
+        ``partitions``: only these, ``None``: all. See :meth:`pause`."""
+        running, subscription = self._subscription(handler)
+        await running.transport.resume(subscription.subscription, _partitions(handler, partitions))
+
+    def unmatched(self, handler: str) -> int:
+        """How many messages of ``handler``'s subscription no handler's ``filter`` took
+        since the start (they were skipped and committed), e.g. for a metric."""
+        return self._subscription(handler)[1].unmatched
+
     async def __aenter__(self) -> Self:
         await self.start()
         return self
@@ -246,6 +283,49 @@ class Service:
             )
         return self._running
 
+    def _subscription(self, handler: str) -> tuple[_Running, SubscriptionHandler]:
+        running = self._require_running()
+        found = running.subscriptions.get(handler)
+        if found is None:
+            known = ", ".join(sorted(running.subscriptions)) or "none"
+            raise ValueError(
+                f"{type(self).__name__} has no @consume method {handler!r}; its handlers: {known}"
+            )
+        return running, found
+
+    def _subscribe(
+        self,
+        specs: tuple[HandlerSpec, ...],
+        calls: Mapping[str, HandlerCall],
+        publisher: Publisher,
+        transport: Transport,
+    ) -> None:
+        consumers = [spec for spec in specs if isinstance(spec, ConsumerSpec)]
+        for shared in shared_subscriptions(type(self).__name__, consumers):
+            dispatchers = [
+                build_dispatcher(
+                    spec,
+                    calls[spec.name],
+                    self.container,
+                    self.logger,
+                    publisher,
+                    transport,
+                    self.middlewares,
+                )
+                for spec in shared
+            ]
+            subscription = subscription_for(shared[0])
+            handler = SubscriptionHandler(
+                subscription,
+                dispatchers,
+                on_assigned=lambda partitions: self._hook("on_partitions_assigned", partitions),
+                on_revoked=lambda partitions: self._hook("on_partitions_revoked", partitions),
+                logger=self.logger,
+            )
+            transport.subscribe(subscription, handler)
+            for spec in shared:
+                self._require_running().subscriptions[spec.name] = handler
+
     def _handler_calls(
         self,
         specs: tuple[HandlerSpec, ...],
@@ -273,10 +353,25 @@ class Service:
             for name in running.installed:
                 vars(self).pop(name, None)
 
-    async def _hook(self, name: str) -> None:
+    async def _hook(self, name: str, *args: object) -> None:
         try:
-            await getattr(self, name)()
+            await getattr(self, name)(*args)
         except Exception as error:
             raise HookError(
                 f"{type(self).__name__}.{name} raised {type(error).__name__}: {error}"
             ) from error
+
+
+def _partitions(
+    handler: str, partitions: Iterable[TopicPartition] | None
+) -> frozenset[TopicPartition] | None:
+    if partitions is None:
+        return None
+    chosen = frozenset(partitions)
+    for partition in chosen:
+        if not isinstance(partition, TopicPartition):
+            raise TypeError(
+                f"{handler}: partitions take TopicPartition values, e.g. "
+                f"TopicPartition('orders', 0), not {partition!r}"
+            )
+    return chosen

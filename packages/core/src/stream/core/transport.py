@@ -13,14 +13,20 @@ the user's method, retries, and builds outputs and dead-letter messages.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
 
-from stream.core._messages import DeadLetterMessage, HeaderItems, Message, OutgoingMessage
-from stream.core._options import ConsumeOptions, KeySource, ProduceOptions
+from stream.core._messages import (
+    DeadLetterMessage,
+    HeaderItems,
+    Message,
+    OutgoingMessage,
+    TopicPartition,
+)
+from stream.core._options import ConsumeOptions, KeySource, MessageFilter, ProduceOptions
 from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
 
 __all__ = (
@@ -33,6 +39,7 @@ __all__ = (
     "HeaderItems",
     "KeySource",
     "Message",
+    "MessageFilter",
     "OutgoingMessage",
     "ProduceOptions",
     "ProducerSpec",
@@ -40,6 +47,7 @@ __all__ = (
     "ServerDescription",
     "Sleep",
     "Subscription",
+    "TopicPartition",
     "Transport",
     "TransportDescription",
 )
@@ -90,6 +98,18 @@ class RecordHandler(Protocol):
         A test transport passes one that does not wait, so a test sees every attempt
         and the dead letter without the seconds of backoff.
         """
+        ...
+
+    async def partitions_assigned(self, partitions: Collection[TopicPartition], /) -> None:
+        """Called when the subscription gets ``partitions`` (at start, or a rebalance),
+        before any of their messages is handed over. Raises when the service's hook
+        failed: the transport then stops the subscription, as for a handler's error."""
+        ...
+
+    async def partitions_revoked(self, partitions: Collection[TopicPartition], /) -> None:
+        """Called when ``partitions`` leave the subscription (a rebalance, or the stop),
+        after their work in flight finished and was committed. Raises like
+        :meth:`partitions_assigned`."""
         ...
 
 
@@ -159,6 +179,25 @@ class Transport(ABC):
     @abstractmethod
     def describe(self) -> TransportDescription:
         """What this transport is, for documentation."""
+
+    async def pause(
+        self, subscription: Subscription, partitions: Collection[TopicPartition] | None
+    ) -> None:
+        """Stops handing over messages of ``subscription`` (the very one it was given
+        at ``subscribe``): of ``partitions``
+        among those it owns, or of all it owns and is assigned later when ``None``.
+
+        Work already handed over finishes and is committed as usual. A partition paused
+        by name is forgotten when it is revoked (as Kafka does). The default refuses.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot pause a subscription")
+
+    async def resume(
+        self, subscription: Subscription, partitions: Collection[TopicPartition] | None
+    ) -> None:
+        """Hands over ``subscription``'s messages again, from where it paused: of
+        ``partitions``, or of every partition when ``None``. The default refuses."""
+        raise NotImplementedError(f"{type(self).__name__} cannot resume a subscription")
 
     def refusal(self, message: OutgoingMessage) -> str | None:
         """Why this transport could never send ``message`` (e.g. it is too large), or

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import anyio
@@ -14,11 +14,13 @@ from stream.core.transport import (
     RecordHandler,
     ServerDescription,
     Subscription,
+    TopicPartition,
     Transport,
     TransportDescription,
 )
 from stream.kafka._client_logs import quiet_transient_client_errors
 from stream.kafka._errors import SubscriptionFailedError
+from stream.kafka._loop import ConsumeLoop
 from stream.kafka._options import ConsumerOptions, ProducerOptions, consumer_kwargs, producer_kwargs
 from stream.kafka._running import Run
 from stream.kafka._security import Security, security_kwargs
@@ -200,6 +202,20 @@ class KafkaBroker(Transport):
         """Sends all messages without waiting for each, then waits for every ack."""
         await self._require().sender.publish_many(messages)
 
+    async def pause(
+        self, subscription: Subscription, partitions: Collection[TopicPartition] | None
+    ) -> None:
+        """Pauses fetching ``partitions`` of ``subscription`` (``None``: all, also those
+        assigned later); records already fetched but not handed over are fetched again
+        on resume."""
+        self._loop_of(subscription).partitions.pause(partitions)
+
+    async def resume(
+        self, subscription: Subscription, partitions: Collection[TopicPartition] | None
+    ) -> None:
+        """Fetches ``partitions`` of ``subscription`` (``None``: all) again."""
+        self._loop_of(subscription).partitions.resume(partitions)
+
     def refusal(self, message: OutgoingMessage) -> str | None:
         """Refuses a handler output larger than the producer's ``max_request_size``
         (counted as the producer counts it), so the core dead-letters its input."""
@@ -261,3 +277,9 @@ class KafkaBroker(Transport):
         if self._running is None:
             raise NotRunningError(f"{self!r} is not started; start the service first")
         return self._running
+
+    def _loop_of(self, subscription: Subscription) -> ConsumeLoop:
+        for loop in self._require().subscribers:
+            if loop.subscription is subscription:
+                return loop
+        raise NotRunningError(f"{subscription.name} is not subscribed on {self!r}")

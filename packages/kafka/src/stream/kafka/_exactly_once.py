@@ -122,6 +122,8 @@ class TransactionalSubscriber(ConsumeLoop):
             epoch = listener.epoch
             work: list[tuple[Any, list[Message], TransactionalSender]] = []
             for tp, records in batches.items():
+                if self.partitions.paused and self.partitions.hold(tp, records):
+                    continue
                 sender = producers.sender(tp)
                 if sender is None:
                     # Fetched before the partition was fenced and rewound: maybe from a

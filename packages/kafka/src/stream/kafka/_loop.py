@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import anyio
@@ -23,6 +23,7 @@ from stream.core.transport import Message, RecordHandler, Subscription
 from stream.kafka._consumer import open_consumer
 from stream.kafka._errors import SubscriptionFailedError
 from stream.kafka._offsets import OffsetTracker
+from stream.kafka._partitions import PartitionControl
 from stream.kafka._rebalance import Committer, RebalanceListener
 
 __all__ = ("ConsumeLoop", "messages_of")
@@ -70,10 +71,11 @@ class ConsumeLoop(ABC):
             self._tracker,
             self._committer,
             rebalance_timeout,
-            after_assign=self._partitions_assigned,
-            after_revoke=self._partitions_revoked,
+            after_assign=self._assigned,
+            after_revoke=self._revoked,
             give_up=lambda: self._ended or self.failure is not None,
         )
+        self.partitions = PartitionControl(handler)
         self._consumer: Any = None
         self._stopping = False
         self._ended = False  # run() returned: no work in flight will finish any more
@@ -87,7 +89,15 @@ class ConsumeLoop(ABC):
         self._consumer = await open_consumer(
             self.subscription, client_kwargs, consumer_kwargs, self._listener
         )
-        self._committer.consumer = self._consumer
+        self._committer.consumer = self.partitions.consumer = self._consumer
+        if self.subscription.options.partitions is not None:
+            # Assigned by hand: no rebalance will tell the service, so tell it here.
+            try:
+                await self.partitions.assigned(self._consumer.assignment())
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await self.close()
+                raise
 
     @abstractmethod
     async def run(self) -> None:
@@ -100,6 +110,8 @@ class ConsumeLoop(ABC):
         consumer, self._consumer = self._consumer, None
         self._committer.consumer = None
         if consumer is not None:
+            # The last commit is done (run() ended): the service may flush its partitions.
+            await self._tell_service(self.partitions.close)
             await consumer.stop()
 
     def request_stop(self) -> None:
@@ -127,6 +139,24 @@ class ConsumeLoop(ABC):
 
     async def _before_fetch(self) -> None:  # noqa: B027 (a hook; loops may add to it)
         """Runs before each fetch, where a request to stop can still cancel it."""
+
+    async def _assigned(self, assigned: Collection[Any]) -> None:
+        await self._partitions_assigned(assigned)
+        await self._tell_service(self.partitions.assigned, assigned)
+
+    async def _revoked(self, revoked: Collection[Any]) -> None:
+        await self._partitions_revoked(revoked)
+        await self._tell_service(self.partitions.revoked, revoked)
+
+    async def _tell_service(
+        self, hook: Callable[..., Awaitable[None]], *partitions: Collection[Any]
+    ) -> None:
+        # aiokafka only logs what a rebalance listener raises. A failed hook stops the
+        # subscription instead, as a handler's error would: nothing past it is handled.
+        try:
+            await hook(*partitions)
+        except Exception as error:
+            self._fail(error)
 
     async def _partitions_assigned(self, assigned: Collection[Any]) -> None:  # noqa: B027
         """Runs at a rebalance once ``assigned`` are this member's."""

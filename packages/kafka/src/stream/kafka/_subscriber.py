@@ -106,6 +106,7 @@ class Subscriber(ConsumeLoop):
         split_keys = not self.subscription.options.batch
         tracker = self._tracker
         listener = self._listener
+        partitions = self.partitions
         while not self._stopping:
             batches = await self._fetch()
             if batches is None:
@@ -119,6 +120,8 @@ class Subscriber(ConsumeLoop):
                     # Never handed over, so never committed. The new assignment starts every
                     # partition from its committed offset, here or at its new owner.
                     break
+                if partitions.paused and partitions.hold(tp, records):
+                    continue  # paused, maybe by the handler of the records just before
                 messages = messages_of(records)
                 end = records[-1].offset + 1
                 if self._at_most_once and not await self._commit_first(tp, end):

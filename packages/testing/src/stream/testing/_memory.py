@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -26,6 +26,7 @@ from stream.core.transport import (
     OutgoingMessage,
     RecordHandler,
     Subscription,
+    TopicPartition,
     Transport,
     TransportDescription,
 )
@@ -49,6 +50,22 @@ class _Member:
     subscription: Subscription
     handler: RecordHandler
     pattern: re.Pattern[str] | None
+    # What the partition hooks were last told it owns; None before its first assignment.
+    owned: frozenset[TopicPartition] | None = None
+    paused: set[TopicPartition] = field(default_factory=set)
+    paused_all: bool = False
+
+    @property
+    def group(self) -> object:
+        """Who rebalances together: a group's members, or a manual assignment alone."""
+        if self.subscription.options.partitions is not None:
+            return self
+        return self.subscription.group_id
+
+    def is_paused(self, topic: str, partition: int) -> bool:
+        return self.paused_all or (
+            bool(self.paused) and TopicPartition(topic, partition) in self.paused
+        )
 
 
 class MemoryBroker(Transport):
@@ -88,6 +105,10 @@ class MemoryBroker(Transport):
         self._lock = anyio.Lock()
         self._failures: list[DeadLetterMessage] = []
         self._started = False
+        # Set when an assignment may have changed (a start, a new topic for a pattern) or
+        # a partition resumed: the next delivery pass rebalances (telling the partition
+        # hooks) and looks at every partition again.
+        self._rebalance_due = False
         self.max_deliveries = max_deliveries
         self._delivered = 0
 
@@ -112,6 +133,7 @@ class MemoryBroker(Transport):
     async def start(self) -> None:
         """Positions new groups (``latest`` skips what is there) and delivers what waits."""
         self._started = True
+        self._rebalance_due = True
         for member in self._members:
             if member.subscription.options.auto_offset_reset == "latest":
                 for topic, partition in self._assigned(member):
@@ -122,9 +144,41 @@ class MemoryBroker(Transport):
         await self._deliver()
 
     async def stop(self) -> None:
-        """Forgets the subscriptions; logs and committed offsets stay for the next start."""
+        """Revokes every partition (delivery is done, so all is committed), forgets the
+        subscriptions; logs and committed offsets stay for the next start."""
         self._started = False
-        self._members.clear()
+        members, self._members = self._members, []
+        for member in members:
+            if member.owned:
+                await member.handler.partitions_revoked(member.owned)
+
+    async def pause(
+        self, subscription: Subscription, partitions: Collection[TopicPartition] | None
+    ) -> None:
+        """Delivers nothing more of ``partitions`` (``None``: all) until resumed."""
+        member = self._member(subscription)
+        if partitions is None:
+            member.paused_all = True
+        else:
+            member.paused.update(frozenset(partitions) & (member.owned or frozenset()))
+
+    async def resume(
+        self, subscription: Subscription, partitions: Collection[TopicPartition] | None
+    ) -> None:
+        """Delivers ``partitions`` (``None``: all) again, starting with what waited."""
+        member = self._member(subscription)
+        if partitions is None:
+            member.paused_all = False
+            member.paused.clear()
+        elif member.paused_all:
+            # Resuming some of a wholly paused subscription keeps the others paused.
+            member.paused_all = False
+            member.paused = set((member.owned or frozenset()) - frozenset(partitions))
+        else:
+            member.paused.difference_update(partitions)
+        # A handler's resume lands inside a delivery, which must take another pass.
+        self._rebalance_due = True
+        await self._deliver()
 
     async def publish(self, message: OutgoingMessage) -> None:
         """Appends ``message`` to its partition and delivers it to every group."""
@@ -178,9 +232,16 @@ class MemoryBroker(Transport):
 
     # Internals.
 
+    def _member(self, subscription: Subscription) -> _Member:
+        for member in self._members:
+            if member.subscription is subscription:
+                return member
+        raise ValueError(f"{subscription.name} is not subscribed on this broker (stopped?)")
+
     def _topic(self, name: str) -> _Topic:
         topic = self._topics.get(name)
         if topic is None:
+            self._rebalance_due = True
             wanted = self._default_partitions
             count = wanted.get(name, 1) if isinstance(wanted, Mapping) else wanted
             topic = self._topics[name] = _Topic([[] for _ in range(count)])
@@ -258,23 +319,48 @@ class MemoryBroker(Transport):
         if failures and self.raise_handler_errors and failures[0].error is not None:
             raise failures[0].error
 
+    async def _rebalance(self) -> None:
+        """Tells the partition hooks of every group whose assignment changed, as Kafka's
+        eager protocol does: each member of it loses all its partitions, then gets its
+        new share."""
+        self._rebalance_due = False
+        now = {
+            id(m): frozenset(TopicPartition(*tp) for tp in self._assigned(m)) for m in self._members
+        }
+        changed = {m.group for m in self._members if m.owned != now[id(m)]}
+        moving = [m for m in self._members if m.group in changed]
+        for member in moving:
+            if member.owned:
+                await member.handler.partitions_revoked(member.owned)
+            # Kafka forgets the pauses of revoked partitions; a whole-subscription pause
+            # is the service's own and stays.
+            member.paused.clear()
+        for member in moving:
+            member.owned = now[id(member)]
+            await member.handler.partitions_assigned(member.owned)
+
     async def _deliver_until_idle(self) -> None:
         self._delivered = 0
         progressed = True
         while progressed:
             progressed = False
+            if self._rebalance_due:
+                await self._rebalance()
             for member in list(self._members):
                 for topic, partition in self._assigned(member):
                     progressed |= await self._deliver_partition(member, topic, partition)
+            progressed |= self._rebalance_due
 
     async def _deliver_partition(self, member: _Member, topic: str, partition: int) -> bool:
         subscription = member.subscription
         log = self._topics[topic].partitions[partition]
         position_key = (subscription.group_id, topic, partition)
         start = self._committed.get(position_key, 0)
-        if start >= len(log):
+        if start >= len(log) or member.is_paused(topic, partition):
             return False
         while start < len(log):
+            if member.is_paused(topic, partition):
+                break  # paused by the handler of the chunk just handled
             chunk = log[start : start + subscription.options.max_records]
             self._count_deliveries(len(chunk), subscription.name)
             for output in await member.handler(chunk):
