@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
+from stream.core._codec import Codec
 from stream.core._delivery import DeliveryPolicy
 from stream.core._middleware import Middleware
 from stream.core._options import ConsumeOptions, KeySource, ProduceOptions
@@ -52,6 +53,7 @@ def consume(
     delivery: DeliveryPolicy | None = None,
     transport_options: Mapping[str, Any] | None = None,
     middlewares: Sequence[Middleware] = (),
+    codec: Codec | None = None,
 ) -> Callable[[HandlerT], HandlerT]:
     """Marks an async method as the handler of messages from ``topics``.
 
@@ -79,6 +81,7 @@ def consume(
         delivery=delivery if delivery is not None else DeliveryPolicy(),
         transport_options=dict(transport_options or {}),
         middlewares=tuple(middlewares),
+        codec=codec,
     )
 
     def decorate(function: HandlerT) -> HandlerT:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from stream.core._codec import Codec
 from stream.core._delivery import DeliveryPolicy
 from stream.core._middleware import Middleware
 
@@ -40,6 +41,8 @@ class ConsumeOptions:
             (for Kafka: aiokafka consumer settings); the transport rejects unknown ones
             at start.
         middlewares: Wrap this handler, inside the service's own middlewares.
+        codec: How this handler decodes its input and encodes its outputs; ``None``
+            uses the service's ``codec``.
     """
 
     topics: tuple[str, ...] = ()
@@ -54,6 +57,7 @@ class ConsumeOptions:
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     transport_options: Mapping[str, Any] = field(default_factory=dict)
     middlewares: tuple[Middleware, ...] = ()
+    codec: Codec | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
