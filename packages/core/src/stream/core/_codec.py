@@ -256,9 +256,10 @@ def labelled(headers: HeaderItems, content_type: str | None) -> HeaderItems:
 
 def content_type_check(codec: Codec) -> Callable[[HeaderItems], None]:
     """Checks a received message's ``content-type`` header (the last one, as
-    :meth:`Message.header` reads) against ``codec``: no header is taken for the codec's
-    own (most producers send none); one the codec does not read is a ``DecodeError``,
-    so the message is dead-lettered instead of being parsed as what it is not."""
+    :meth:`Message.header` reads) against ``codec``: no header, or an empty one (what
+    FastStream sends with a ``bytes`` body), is taken for the codec's own (most
+    producers send none); one the codec does not read is a ``DecodeError``, so the
+    message is dead-lettered instead of being parsed as what it is not."""
     own = codec.content_type.encode()
     reads = codec.reads
 
@@ -267,7 +268,7 @@ def content_type_check(codec: Codec) -> Callable[[HeaderItems], None]:
         for name, value in headers:
             if name == CONTENT_TYPE:
                 label = value
-        if label is None or label == own:
+        if not label or label == own:
             return
         text = label.decode(errors="replace")
         if not reads(text):
