@@ -152,26 +152,35 @@ async def test_an_input_s_content_type_must_be_the_handler_s(backend: Backend) -
             return msg
 
     body = b'{"seq": %d}'
-    # An empty label is FastStream's for a bytes body: taken as no label.
-    labels = [None, "text/plain", "", "application/json", "Application/CloudEvents+JSON; x=1"]
+    # An empty label is FastStream's for a bytes body: taken as no label. JSON published
+    # as a str is labelled text/plain.
+    labels = [
+        None,
+        "application/xml",
+        "",
+        "text/plain",
+        "application/json",
+        "Application/CloudEvents+JSON; x=1",
+    ]
     async with running(Reader(), backend) as service:
         for seq, label in enumerate(labels, start=1):
             # One key, so one partition: the handler sees them in this order.
             headers = {"content-type": label} if label is not None else None
             await service.publish(body % seq, source, key="same", headers=headers)
-        await backend.read(target, 4)
+        await backend.read(target, 5)
         [letter] = await backend.read(f"{source}.dlq", 1)
     assert seen == [
         (1, None),
         (3, b""),
-        (4, b"application/json"),
-        (5, b"Application/CloudEvents+JSON; x=1"),
+        (4, b"text/plain"),
+        (5, b"application/json"),
+        (6, b"Application/CloudEvents+JSON; x=1"),
     ]
     assert letter.value == body % 2
     assert letter.header("stream.attempts") == b"1"  # refused at once, never retried
     assert letter.header("stream.source.offset") == b"1"
     assert (letter.header("stream.error.message") or b"").endswith(
-        b"@1 as Reading: DecodeError: its content-type is 'text/plain', but the handler "
+        b"@1 as Reading: DecodeError: its content-type is 'application/xml', but the handler "
         b"reads application/json (JsonCodec()); publish it as application/json, or give "
         b"the handler a codec for that type with @consume(codec=...)"
     )

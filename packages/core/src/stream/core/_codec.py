@@ -92,11 +92,15 @@ def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+_JSON_TYPES = frozenset({"application/json", TEXT})
+
+
 class JsonCodec(Codec):
     """JSON through pydantic: the default codec, ``application/json``.
 
     Also reads structured-syntax JSON types (``application/cloudevents+json``,
-    ``application/vnd.acme+json``). Numbers that are not finite are refused unless the
+    ``application/vnd.acme+json``) and ``text/plain``: a JSON document published as a
+    ``str`` (by stream or FastStream) is labelled so. Numbers that are not finite are refused unless the
     model allows them (see :mod:`stream.core._finite`).
     """
 
@@ -117,9 +121,9 @@ class JsonCodec(Codec):
         return adapter.validate_json
 
     def reads(self, content_type: str) -> bool:
-        """``application/json``, or any ``+json`` type."""
+        """``application/json``, any ``+json`` type, or ``text/plain``."""
         kind = media_type(content_type)
-        return kind == "application/json" or kind.endswith("+json")
+        return kind in _JSON_TYPES or kind.endswith("+json")
 
 
 _adapters: dict[type[Any], TypeAdapter[Any]] = {}
