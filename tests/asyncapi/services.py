@@ -12,6 +12,7 @@ from stream.core import (
     Guarantee,
     Logger,
     Message,
+    MsgPackCodec,
     OutgoingMessage,
     consume,
     produce,
@@ -119,7 +120,8 @@ class Everything(core.Service):
     """Takes orders, tracks stock and shouts about it.
 
     Exercises every part of a document: **servers** with security, topics and a
-    pattern, batches, keys, headers, raw bodies and models shared by name.
+    pattern, batches, keys, headers, raw bodies, a MessagePack handler and models
+    shared by name.
     """
 
     broker = SECURE_KAFKA
@@ -151,6 +153,12 @@ class Everything(core.Service):
     @consume("tombstones", delivery=DeliveryPolicy(guarantee=Guarantee.AT_MOST_ONCE))
     async def on_maybe_order(self, order: Order | None) -> None:
         """Accepts orders and tombstones (null bodies)."""
+
+    @produce("scanned-packed")
+    @consume("scanned", codec=MsgPackCodec())
+    async def on_scan(self, item: models_a.Item) -> models_a.Item:
+        """Passes scanned items on; both sides speak MessagePack."""
+        return item
 
     @produce("announcements", key=announcement_key)
     async def announce(self, text: str) -> Announcement:

@@ -105,6 +105,8 @@ def test_a_channel_per_topic(everything: dict[str, Any]) -> None:
         "stock-levels",
         "blobs",
         "tombstones",
+        "scanned",
+        "scanned-packed",
         "announcements",
     ]
     assert all(channel_id == channels[channel_id]["address"] for channel_id in topics)
@@ -134,6 +136,8 @@ def test_receive_for_consume_and_send_for_produce(everything: dict[str, Any]) ->
         "Everything.on_audit.receive.pattern.audit": "receive",
         "Everything.on_blob.receive.blobs": "receive",
         "Everything.on_maybe_order.receive.tombstones": "receive",
+        "Everything.on_scan.receive.scanned": "receive",
+        "Everything.on_scan.send.scanned-packed": "send",
         "Everything.announce.send.announcements": "send",
     }
 
@@ -307,6 +311,31 @@ def test_produced_headers_are_described(everything: dict[str, Any]) -> None:
         "properties": {"source": {"type": "string", "const": "orders"}},
         "required": ["source"],
     }
+
+
+def test_a_handler_codec_names_its_content_type(everything: dict[str, Any]) -> None:
+    # The service's codec is JSON, the document's default; this handler's is MessagePack.
+    for channel in ("scanned", "scanned-packed"):
+        packed = message(everything, channel, "tests.asyncapi.models_a.Item")
+        assert packed["contentType"] == "application/msgpack"
+        assert packed["payload"] == {"$ref": "#/components/schemas/tests.asyncapi.models_a.Item"}
+
+
+def test_a_service_codec_is_the_default_content_type() -> None:
+    class Packed(core.Service):
+        codec = core.MsgPackCodec()
+
+        @produce("out")
+        @consume("in")
+        async def handle(self, item: models_a.Item) -> str:
+            return item.sku
+
+    document = asyncapi_document(Packed)
+    assert document["defaultContentType"] == "application/msgpack"
+    assert message(document, "in", "Item")["contentType"] == "application/msgpack"
+    assert message(document, "out", "str")["contentType"] == "text/plain"  # raw: always
+    together = asyncapi_document(Packed, Auditor)  # codecs differ: JSON is the default
+    assert together["defaultContentType"] == "application/json"
 
 
 def test_raw_bodies_and_tombstones(everything: dict[str, Any]) -> None:

@@ -290,7 +290,11 @@ async def test_a_response_sets_key_headers_and_partition_of_its_one_output(
         [output] = await backend.read(target, 1)
     assert Reading.model_validate_json(output.value or b"") == Reading(id="a", data=1.5)
     assert (output.key, output.partition) == (b"a-out", 2)
-    assert [(n, v) for n, v in output.headers] == [("stage", b"plus-one"), ("trace", b"t-1")]
+    assert [(n, v) for n, v in output.headers] == [
+        ("content-type", b"application/json"),
+        ("stage", b"plus-one"),
+        ("trace", b"t-1"),
+    ]
 
 
 async def test_a_response_may_choose_its_topic(backend: Backend) -> None:

@@ -93,5 +93,5 @@ async def test_records_from_librdkafka_round_trip_through_a_service(kafka_bootst
     assert len(found) == count
     for key, value, headers in found:
         assert value["sensor"] == key.decode()
-        assert headers == [("stage", b"doubled")]
+        assert headers == [("content-type", b"application/json"), ("stage", b"doubled")]
     assert sorted(float(value["data"]) for _, value, _ in found) == [n * 2.0 for n in range(count)]

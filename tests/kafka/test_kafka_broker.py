@@ -79,7 +79,7 @@ async def test_round_trip_keeps_keys_headers_and_partitions(kafka: Kafka) -> Non
     assert json.loads(by_key[b"k3"].value or b"") == {"data": 3.0}
     outputs = {r.key: r for r in await kafka.read(target, 6)}
     assert body(outputs[b"k3"]) == {"data": 4.0}
-    assert dict(outputs[b"k3"].headers) == {"origin": b"svc"}
+    assert dict(outputs[b"k3"].headers) == {"content-type": b"application/json", "origin": b"svc"}
     # Kafka's default partitioner: a key lands on the same partition of equal topics.
     assert {k: r.partition for k, r in outputs.items()} == {
         k: m.partition for k, m in by_key.items()

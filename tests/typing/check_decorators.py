@@ -3,9 +3,9 @@
 from collections.abc import Callable, Coroutine
 from typing import Any, assert_type
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
-from stream.core import Logger, Service, consume, produce
+from stream.core import Codec, JsonCodec, Logger, MsgPackCodec, Service, consume, produce
 from stream.testing import TestBroker
 
 
@@ -37,3 +37,23 @@ async def decorated_methods_stay_plain_coroutines(logger: Logger) -> None:
 async def broker_yields_the_service_type() -> None:
     async with TestBroker(Demo()) as service:
         assert_type(service, Demo)
+
+
+class Packed(Service):
+    # A service's codec, and a handler's own: the decorated method keeps its signature.
+    codec = MsgPackCodec()
+
+    @produce("output_data")
+    @consume("input_data", codec=JsonCodec())
+    async def on_input_data(self, msg: DataBasic) -> DataBasic:
+        return msg
+
+
+packed_handler: Callable[[Packed, DataBasic], Coroutine[Any, Any, DataBasic]] = Packed.on_input_data
+
+
+def codecs_are_typed(codec: Codec, adapter: TypeAdapter[DataBasic]) -> None:
+    assert_type(codec.content_type, str)
+    assert_type(codec.encode(DataBasic(data=1)), bytes)
+    assert_type(codec.decoder(adapter), Callable[[bytes], Any])
+    assert_type(Service.codec, Codec)

@@ -23,7 +23,7 @@ from stream.asyncapi._model import (
     ServerModel,
     ServiceModel,
 )
-from stream.core import Response, Service
+from stream.core import Codec, Response, Service
 from stream.core.transport import (
     ConsumerSpec,
     HandlerSpec,
@@ -115,6 +115,7 @@ def _service_model(
     return ServiceModel(
         name=name,
         version=_service_version(service_class),
+        content_type=service_class.codec.content_type,
         description=_own_docstring(service_class),
         protocol=transport.protocol if transport is not None else None,
         servers=tuple(
@@ -173,7 +174,9 @@ def _receive_operations(
         ChannelModel(pattern=options.pattern)
     ]
     message = MessageModel(
-        type=spec.message_type, mode="validation", content_type=_content_type(spec.message_type)
+        type=spec.message_type,
+        mode="validation",
+        content_type=_content_type(spec.message_type, spec.codec),
     )
     dead_letter = options.delivery.dead_letter
     return [
@@ -211,7 +214,7 @@ def _send_operations(spec: HandlerSpec, client_id: str | None) -> list[Operation
             message=MessageModel(
                 type=sent_type,
                 mode="serialization",
-                content_type=_content_type(sent_type),
+                content_type=_content_type(sent_type, spec.codec),
                 key=_key_of(produce),
                 headers={
                     name: value.decode(errors="replace") if isinstance(value, bytes) else value
@@ -252,13 +255,14 @@ def _key_of(produce: ProduceOptions) -> KeyModel | None:
     return KeyModel(source="function", name=getattr(produce.key, "__name__", repr(produce.key)))
 
 
-def _content_type(body_type: Any) -> str:
-    # bytes and str travel as they are (see stream.core._codec); everything else is JSON.
+def _content_type(body_type: Any, codec: Codec) -> str:
+    # bytes and str travel as they are (see stream.core._codec); everything else as the
+    # handler's codec encodes it, JSON by default.
     if body_type is bytes:
         return "application/octet-stream"
     if body_type is str:
         return "text/plain"
-    return "application/json"
+    return codec.content_type
 
 
 def _service_version(service_class: type[Service]) -> str:

@@ -170,10 +170,12 @@ class ServiceModel:
         servers: Where its transport connects.
         operations: What it receives and sends, in handler order.
         operation_bindings: Protocol bindings the transport adds to every operation.
+        content_type: How its codec encodes bodies (``Service.codec``), JSON by default.
     """
 
     name: str
     version: str
+    content_type: str = "application/json"
     description: str | None = None
     protocol: str | None = None
     servers: tuple[ServerModel, ...] = ()

@@ -55,7 +55,7 @@ def render(api: Api, version: str = VERSIONS[0]) -> dict[str, Any]:
         operation_id = _unique(base, operations)
         operations[operation_id] = _operation(service, operation, channel_id, message_id)
     document: dict[str, Any] = {"asyncapi": version, "info": _info(api)}
-    document["defaultContentType"] = "application/json"
+    document["defaultContentType"] = _default_content_type(api)
     if servers.servers:
         document["servers"] = {
             server_id: _server(server, servers) for server_id, server in servers.servers.items()
@@ -261,3 +261,10 @@ def _channel_base_id(channel: ChannelModel) -> str:
     # The words of the pattern name it; two patterns with the same words are numbered.
     words = re.findall(r"[A-Za-z0-9]+", channel.pattern)
     return "pattern." + ("-".join(words) or "any")
+
+
+def _default_content_type(api: Api) -> str:
+    # The services' codec when they share one; each message names its own content type
+    # anyway (a raw body's, or a handler's own codec's).
+    content_types = {service.content_type for service in api.services}
+    return content_types.pop() if len(content_types) == 1 else "application/json"

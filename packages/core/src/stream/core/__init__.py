@@ -7,6 +7,7 @@ that reads services uses :mod:`stream.core.transport`; every other module of thi
 package is private.
 """
 
+from stream.core._codec import Codec, JsonCodec
 from stream.core._decorators import consume, produce
 from stream.core._delivery import DeadLetter, DeliveryPolicy, Guarantee, Retry
 from stream.core._errors import (
@@ -26,12 +27,14 @@ from stream.core._messages import (
     TopicPartition,
 )
 from stream.core._middleware import CallNext, Middleware
+from stream.core._msgpack import MsgPackCodec
 from stream.core._publisher import Publisher, outgoing
 from stream.core._service import Service
 
 __all__ = (
     "BindError",
     "CallNext",
+    "Codec",
     "DeadLetter",
     "DecodeError",
     "DeliveryPolicy",
@@ -39,9 +42,11 @@ __all__ = (
     "Guarantee",
     "HeadersInput",
     "HookError",
+    "JsonCodec",
     "Logger",
     "Message",
     "Middleware",
+    "MsgPackCodec",
     "NotRunningError",
     "OutgoingMessage",
     "Publisher",

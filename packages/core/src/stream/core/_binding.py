@@ -14,7 +14,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, PydanticSchemaGenerationError, TypeAdapter
 
-from stream.core._codec import decoder_for
+from stream.core._codec import Codec, JsonCodec, content_type_check, decoder_for
 from stream.core._decorators import marks_of
 from stream.core._errors import BindError
 from stream.core._injection import Injection, injection_for, provide_marker
@@ -43,10 +43,13 @@ def handler_specs(service_class: type) -> tuple[HandlerSpec, ...]:
         return cached
     specs = []
     explicit_name = getattr(service_class, "name", None)
+    codec = _checked_codec(
+        f"{service_class.__name__}.codec", getattr(service_class, "codec", JsonCodec())
+    )
     for name, function, owner in _marked_methods(service_class):
         # The default group is stable: a subclass or another module does not move it.
         group_prefix = explicit_name if isinstance(explicit_name, str) else owner.__name__
-        specs.append(_read_handler(service_class.__name__, name, function, group_prefix))
+        specs.append(_read_handler(service_class.__name__, name, function, group_prefix, codec))
     shared_subscriptions(service_class.__name__, [s for s in specs if isinstance(s, ConsumerSpec)])
     result = tuple(specs)
     setattr(service_class, _SPECS_ATTRIBUTE, result)
@@ -67,7 +70,7 @@ def _marked_methods(service_class: type) -> list[tuple[str, Callable[..., Any], 
 
 
 def _read_handler(
-    service: str, name: str, function: Callable[..., Any], group_prefix: str
+    service: str, name: str, function: Callable[..., Any], group_prefix: str, codec: Codec
 ) -> HandlerSpec:
     where = f"{service}.{name}"
     marks = marks_of(function)
@@ -101,8 +104,11 @@ def _read_handler(
             produces=marks.produces,
             return_type=return_type,
             description=inspect.getdoc(function),
+            codec=codec,
         )
     _check_consume_options(where, consume)
+    if consume.codec is not None:
+        codec = _checked_codec(f"{where}: @consume(codec=...)", consume.codec)
     message_param, message_type, injections = _read_parameters(where, function, hints)
     element_type = (
         _batch_element(where, message_param, message_type) if consume.batch else message_type
@@ -120,10 +126,12 @@ def _read_handler(
         message_param=message_param,
         message_type=element_type,
         adapter=adapter,
-        decode=decoder_for(adapter, raw_kind),
+        decode=decoder_for(adapter, raw_kind, codec),
+        check_content_type=content_type_check(codec) if raw_kind is None else None,
         injections=injections,
         return_type=return_type,
         description=inspect.getdoc(function),
+        codec=codec,
     )
 
 
@@ -206,6 +214,19 @@ def _adapter(where: str, param: str, annotation: Any) -> TypeAdapter[Any]:
             f"{where}: parameter `{param}`: pydantic cannot validate {_type_name(annotation)}; "
             "use a pydantic model, a plain type, bytes or str"
         ) from error
+
+
+def _checked_codec(where: str, codec: object) -> Codec:
+    if isinstance(codec, Codec):
+        return codec
+    if isinstance(codec, type) and issubclass(codec, Codec):
+        raise BindError(
+            f"{where}: {codec.__name__} is a class; give an instance, {codec.__name__}()"
+        )
+    raise BindError(
+        f"{where}: {codec!r} is not a Codec; use JsonCodec(), MsgPackCodec() or a "
+        "subclass of stream.core.Codec"
+    )
 
 
 def _check_consume_options(where: str, options: ConsumeOptions) -> None:

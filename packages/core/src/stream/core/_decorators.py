@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
+from stream.core._codec import Codec
 from stream.core._delivery import DeliveryPolicy
 from stream.core._middleware import Middleware
 from stream.core._options import ConsumeOptions, KeySource, MessageFilter, ProduceOptions
@@ -53,6 +54,7 @@ def consume(
     transport_options: Mapping[str, Any] | None = None,
     middlewares: Sequence[Middleware] = (),
     filter: MessageFilter | None = None,
+    codec: Codec | None = None,
 ) -> Callable[[HandlerT], HandlerT]:
     """Marks an async method as the handler of messages from ``topics``.
 
@@ -84,6 +86,7 @@ def consume(
         transport_options=dict(transport_options or {}),
         middlewares=tuple(middlewares),
         filter=filter,
+        codec=codec,
     )
 
     def decorate(function: HandlerT) -> HandlerT:

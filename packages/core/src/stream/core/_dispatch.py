@@ -15,7 +15,15 @@ from typing import Any
 
 import anyio
 
-from stream.core._codec import encode_headers, encode_key, encode_value
+from stream.core._codec import (
+    CONTENT_TYPE,
+    TEXT,
+    Codec,
+    body_encoder,
+    encode_headers,
+    encode_key,
+    labelled,
+)
 from stream.core._delivery import DeliveryPolicy
 from stream.core._errors import DecodeError, EncodeError
 from stream.core._failure_log import FailureLog
@@ -54,16 +62,23 @@ _FORWARDED = "forwarded."
 
 @dataclass(frozen=True, slots=True)
 class OutputTarget:
-    """One ``@produce`` of a handler, with its headers encoded once."""
+    """One ``@produce`` of a handler, with its headers encoded once.
+
+    ``headers`` are the ``@produce`` headers, sent as they are with a raw ``bytes`` body
+    or a tombstone; ``encoded_headers`` and ``text_headers`` add the ``content-type`` of
+    a body the codec encoded and of a ``str`` body.
+    """
 
     topic: str
     key: Callable[[Any], Any] | None
     partition: int | None
     headers: HeaderItems
+    encoded_headers: HeaderItems
+    text_headers: HeaderItems
 
     @classmethod
-    def from_options(cls, options: ProduceOptions) -> OutputTarget:
-        """Prepares ``options`` for the hot path."""
+    def from_options(cls, options: ProduceOptions, codec: Codec) -> OutputTarget:
+        """Prepares ``options`` for the hot path, for bodies encoded with ``codec``."""
         key = options.key
         key_of: Callable[[Any], Any] | None
         if key is None:
@@ -75,24 +90,42 @@ class OutputTarget:
                 return getattr(result, field_name)
         else:
             key_of = key
-        return cls(options.topic, key_of, options.partition, encode_headers(options.headers))
+        headers = encode_headers(options.headers)
+        return cls(
+            options.topic,
+            key_of,
+            options.partition,
+            headers,
+            labelled(headers, codec.content_type),
+            labelled(headers, TEXT),
+        )
 
     def message(
         self, value: bytes | None, result: Any, source_key: bytes | None
     ) -> OutgoingMessage:
         """The message sending ``result`` (already encoded as ``value``) here."""
         key = source_key if self.key is None else encode_key(self.key(result))
-        return OutgoingMessage(self.topic, value, key, self.headers, self.partition)
+        headers = self.encoded_headers
+        if isinstance(result, _RAW_BODIES):
+            headers = self.text_headers if isinstance(result, str) else self.headers
+        return OutgoingMessage(self.topic, value, key, headers, self.partition)
+
+
+# Bodies no codec sees (see stream.core._codec.content_type_of).
+_RAW_BODIES = (bytes, str, type(None))
 
 
 def response_outputs(
-    response: Response[Any], targets: Sequence[OutputTarget], source_key: bytes | None
+    response: Response[Any],
+    targets: Sequence[OutputTarget],
+    source_key: bytes | None,
+    codec: Codec,
 ) -> list[OutgoingMessage]:
     # A Response's own key, headers, partition and topic, over the @produce options.
     body = response.body
-    value = encode_value(body)
+    value = body_encoder(codec)(body)
     if response.topic is not None:
-        targets = (OutputTarget(response.topic, None, None, ()),)
+        targets = (OutputTarget.from_options(ProduceOptions(topic=response.topic), codec),)
     key = encode_key(response.key) if response.key is not None else None
     extra = encode_headers(response.headers)
     outputs = []
@@ -101,11 +134,18 @@ def response_outputs(
         if key is not None:
             output.key = key
         if extra:
-            output.headers = output.headers + extra
+            output.headers = _relabelled(output.headers, extra) + extra
         if response.partition is not None:
             output.partition = response.partition
         outputs.append(output)
     return outputs
+
+
+def _relabelled(headers: HeaderItems, extra: HeaderItems) -> HeaderItems:
+    # A Response naming its own content-type replaces the codec's, never doubles it.
+    if any(name == CONTENT_TYPE for name, _ in extra):
+        return tuple(header for header in headers if header[0] != CONTENT_TYPE)
+    return headers
 
 
 def dead_letter(
@@ -200,7 +240,10 @@ class Dispatcher:
         self._decode = spec.decode
         self._batch = spec.options.batch
         self._policy = spec.options.delivery
-        self._targets = tuple(OutputTarget.from_options(p) for p in spec.produces)
+        self._codec = spec.codec
+        self._encode = body_encoder(spec.codec)
+        self._check_content_type = spec.check_content_type
+        self._targets = tuple(OutputTarget.from_options(p, spec.codec) for p in spec.produces)
         self._name = spec.qualname
         self._around = handling_chain(middlewares)
         self._on_publish = publishing_chain(middlewares)
@@ -222,8 +265,11 @@ class Dispatcher:
         if self._batch:
             await self._handle_batch(messages, outputs)
             return outputs
+        check_content_type = self._check_content_type
         for message in messages:
             try:
+                if message.headers and check_content_type is not None:
+                    check_content_type(message.headers)
                 value = self._decode(message.value)
             except Exception as error:
                 self._fail(message, self._decode_error(message, error), 1, outputs)
@@ -286,8 +332,11 @@ class Dispatcher:
     ) -> None:
         good: list[Message] = []
         values: list[Any] = []
+        check_content_type = self._check_content_type
         for message in messages:
             try:
+                if message.headers and check_content_type is not None:
+                    check_content_type(message.headers)
                 values.append(self._decode(message.value))
                 good.append(message)
             except Exception as error:
@@ -334,9 +383,9 @@ class Dispatcher:
         result; a batch's results have no one source key)."""
         source_key = source.key if keep_key else None
         if type(result) is Response:
-            outputs = response_outputs(result, self._targets, source_key)
+            outputs = response_outputs(result, self._targets, source_key, self._codec)
         else:
-            value = encode_value(result)
+            value = self._encode(result)
             if self._single_target is not None:
                 outputs = [self._single_target.message(value, result, source_key)]
             else:

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from stream.core._codec import Codec
 from stream.core._delivery import DeliveryPolicy
 from stream.core._messages import Message
 from stream.core._middleware import Middleware
@@ -48,6 +49,8 @@ class ConsumeOptions:
         filter: Take only the messages this predicate accepts. Handlers that share a
             topic and a group form one subscription, and each message goes to the first
             of them (in class order) whose filter accepts it; see the handlers guide.
+        codec: How this handler decodes its input and encodes its outputs; ``None``
+            uses the service's ``codec``.
     """
 
     topics: tuple[str, ...] = ()
@@ -63,6 +66,7 @@ class ConsumeOptions:
     transport_options: Mapping[str, Any] = field(default_factory=dict)
     middlewares: tuple[Middleware, ...] = ()
     filter: MessageFilter | None = None
+    codec: Codec | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from stream.core._codec import encode_headers, encode_key, encode_value
+from stream.core._codec import (
+    Codec,
+    JsonCodec,
+    body_encoder,
+    content_type_of,
+    encode_headers,
+    encode_key,
+    labelled,
+)
 from stream.core._messages import HeadersInput, OutgoingMessage
 from stream.core._middleware import Middleware, publishing_chain
 
@@ -23,16 +31,25 @@ def outgoing(
     headers: HeadersInput | None = None,
     partition: int | None = None,
     timestamp: int | None = None,
+    codec: Codec | None = None,
 ) -> OutgoingMessage:
-    """Encodes ``value`` (and its key and headers) into a message for ``topic``."""
+    """Encodes ``value`` (and its key and headers) into a message for ``topic``.
+
+    ``codec`` (JSON by default) encodes a body that is not raw; the ``content-type``
+    header names how the body was encoded (see :func:`~stream.core._codec.labelled`).
+    """
+    codec = codec or _JSON
     return OutgoingMessage(
         topic=topic,
-        value=encode_value(value),
+        value=body_encoder(codec)(value),
         key=encode_key(key),
-        headers=encode_headers(headers),
+        headers=labelled(encode_headers(headers), content_type_of(value, codec)),
         partition=partition,
         timestamp=timestamp,
     )
+
+
+_JSON = JsonCodec()
 
 
 class Publisher:
@@ -42,11 +59,18 @@ class Publisher:
     call ``service.publish(...)``.
     """
 
-    __slots__ = ("_on_publish", "_transport")
+    __slots__ = ("_codec", "_on_publish", "_transport")
 
-    def __init__(self, transport: Transport, middlewares: Sequence[Middleware] = ()) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        middlewares: Sequence[Middleware] = (),
+        *,
+        codec: Codec | None = None,
+    ) -> None:
         self._transport = transport
         self._on_publish = publishing_chain(middlewares)
+        self._codec = codec or _JSON
 
     async def publish(
         self,
@@ -61,8 +85,8 @@ class Publisher:
         """Sends one message and waits until the broker acknowledged it.
 
         Args:
-            value: The body: a pydantic model, a JSON-compatible value, ``str``,
-                ``bytes``, or ``None`` for a tombstone.
+            value: The body: a pydantic model or a value the service's codec encodes
+                (JSON by default), ``str``, ``bytes``, or ``None`` for a tombstone.
             topic: Where it goes.
             key: The key (``bytes``, or anything whose ``str`` is the key).
             headers: A mapping, or ordered ``(name, value)`` pairs.
@@ -70,7 +94,13 @@ class Publisher:
             timestamp: Milliseconds since the epoch; ``None`` lets the broker stamp it.
         """
         message = outgoing(
-            value, topic, key=key, headers=headers, partition=partition, timestamp=timestamp
+            value,
+            topic,
+            key=key,
+            headers=headers,
+            partition=partition,
+            timestamp=timestamp,
+            codec=self._codec,
         )
         if self._on_publish is not None:
             message = self._on_publish(message, None)

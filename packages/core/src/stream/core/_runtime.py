@@ -13,7 +13,7 @@ import anyio
 import anyio.to_thread
 from dependency_injector.wiring import ProvidersMap
 
-from stream.core._codec import encode_value
+from stream.core._codec import body_encoder
 from stream.core._dispatch import Dispatcher, Injector, OutputTarget, response_outputs
 from stream.core._errors import BindError
 from stream.core._injection import Injection
@@ -104,15 +104,16 @@ def _injector(
 
 def publishing_method(spec: ProducerSpec, call: HandlerCall, publisher: Publisher) -> HandlerCall:
     """Wraps a produce-only method so that calling it sends its result to its topics."""
-    targets = tuple(OutputTarget.from_options(p) for p in spec.produces)
+    targets = tuple(OutputTarget.from_options(p, spec.codec) for p in spec.produces)
+    encode = body_encoder(spec.codec)
 
     @wraps(call)
     async def call_and_publish(*args: Any, **kwargs: Any) -> Any:
         result = await call(*args, **kwargs)
         if type(result) is Response:
-            await publisher.publish_many(response_outputs(result, targets, None))
+            await publisher.publish_many(response_outputs(result, targets, None, spec.codec))
         elif result is not None:
-            value = encode_value(result)
+            value = encode(result)
             await publisher.publish_many([t.message(value, result, None) for t in targets])
         return result
 

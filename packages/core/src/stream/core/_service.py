@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Self
 import anyio
 
 from stream.core._binding import handler_specs
+from stream.core._codec import Codec, JsonCodec
 from stream.core._errors import HookError, NotRunningError
 from stream.core._messages import HeadersInput, TopicPartition
 from stream.core._middleware import Middleware
@@ -59,6 +60,10 @@ class Service:
     broker: ClassVar[Transport]
     container: ClassVar[Any] = None
     name: ClassVar[str | None] = None
+    codec: ClassVar[Codec] = JsonCodec()
+    """How bodies travel: what ``publish`` and every handler encode (and handlers decode),
+    unless ``@consume(codec=...)`` says otherwise; its content type goes in each output's
+    ``content-type`` header."""
     sync_handler_threads: ClassVar[int] = 8
     """How many plain ``def`` handlers may run at once, each in a worker thread (so a
     blocking library does not stall the event loop)."""
@@ -140,7 +145,7 @@ class Service:
             raise NotRunningError(f"{type(self).__name__} is already started; stop it first")
         specs = self.handlers()
         transport = transport if transport is not None else self._configured_broker()
-        publisher = Publisher(transport, self.middlewares)
+        publisher = Publisher(transport, self.middlewares, codec=self.codec)
         calls = self._handler_calls(specs, publisher, wrap)
         self._running = _Running(transport, publisher, anyio.Event(), tuple(calls))
         vars(self).update(calls)

@@ -7,13 +7,15 @@ Two kinds, so neither carries the other's empty fields: a :class:`ConsumerSpec` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from stream.core._codec import Decoder
+from stream.core._codec import Codec, Decoder
 from stream.core._injection import Injection
+from stream.core._messages import HeaderItems
 from stream.core._options import ConsumeOptions, ProduceOptions
 
 __all__ = ("ConsumerSpec", "HandlerSpec", "ProducerSpec")
@@ -29,6 +31,8 @@ class HandlerSpec:
         produces: Where its return value goes.
         return_type: The return annotation, or ``None`` when there is none.
         description: The method's docstring.
+        codec: How its outputs are encoded (and, for a consumer, its input decoded):
+            ``@consume(codec=...)``, else the service's ``codec``.
     """
 
     service: str
@@ -36,6 +40,7 @@ class HandlerSpec:
     produces: tuple[ProduceOptions, ...]
     return_type: Any
     description: str | None
+    codec: Codec
 
     @property
     def qualname(self) -> str:
@@ -54,6 +59,8 @@ class ConsumerSpec(HandlerSpec):
         message_type: The body's type; for a batch handler, the element type.
         adapter: The pydantic adapter of ``message_type``, built once.
         decode: Raw body to value, built once.
+        check_content_type: Raises ``DecodeError`` for an input whose ``content-type``
+            header ``codec`` does not read; ``None`` for a raw body, which takes any.
         injections: The other parameters and what fills them.
     """
 
@@ -63,6 +70,7 @@ class ConsumerSpec(HandlerSpec):
     message_type: Any
     adapter: TypeAdapter[Any]
     decode: Decoder
+    check_content_type: Callable[[HeaderItems], None] | None
     injections: tuple[Injection, ...]
 
     @property

@@ -7,7 +7,9 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 from unittest.mock import MagicMock
 
-from stream.core import Message, NotRunningError, Service
+from pydantic import TypeAdapter
+
+from stream.core import Message, MsgPackCodec, NotRunningError, Service
 from stream.core.transport import ConsumerSpec, HandlerCall, HandlerSpec
 from stream.testing._memory import MemoryBroker
 
@@ -96,15 +98,22 @@ def records(service: Service, topic: str) -> list[Message]:
 
 
 def sent(service: Service, topic: str) -> list[Any]:
-    """The bodies on ``topic``, decoded: JSON as Python data, ``None`` for a tombstone,
-    other bytes as they are."""
-    return [_body(message.value) for message in records(service, topic)]
+    """The bodies on ``topic``, decoded: JSON (and MessagePack, by its ``content-type``)
+    as Python data, ``None`` for a tombstone, other bytes as they are."""
+    return [_body(message) for message in records(service, topic)]
 
 
-def _body(value: bytes | None) -> Any:
+def _body(message: Message) -> Any:
+    value = message.value
     if value is None:
         return None
+    if message.header("content-type") == _MSGPACK:
+        return MsgPackCodec().decode(value, _ANY)
     try:
         return json.loads(value)
     except ValueError:
         return value
+
+
+_MSGPACK = MsgPackCodec.content_type.encode()
+_ANY: TypeAdapter[Any] = TypeAdapter(Any)
