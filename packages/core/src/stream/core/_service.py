@@ -243,16 +243,16 @@ class Service:
                 is forgotten when a rebalance revokes it (as Kafka does); ``None``
                 pauses every partition, also those assigned later, until resumed.
         """
-        running, subscription = self._subscription(handler)
-        await running.transport.pause(subscription.subscription, _partitions(handler, partitions))
+        running, routed = self._subscription(handler)
+        await running.transport.pause(routed.subscription, _partitions(handler, partitions))
 
     async def resume(
         self, handler: str, *, partitions: Iterable[TopicPartition] | None = None
     ) -> None:
         """Hands messages to ``handler``'s subscription again, from where it paused;
         ``partitions``: only these, ``None``: all. See :meth:`pause`."""
-        running, subscription = self._subscription(handler)
-        await running.transport.resume(subscription.subscription, _partitions(handler, partitions))
+        running, routed = self._subscription(handler)
+        await running.transport.resume(routed.subscription, _partitions(handler, partitions))
 
     def unmatched(self, handler: str) -> int:
         """How many messages of ``handler``'s subscription no handler's ``filter`` took
@@ -305,6 +305,7 @@ class Service:
         publisher: Publisher,
         transport: Transport,
     ) -> None:
+        running = self._require_running()
         consumers = [spec for spec in specs if isinstance(spec, ConsumerSpec)]
         for shared in shared_subscriptions(type(self).__name__, consumers):
             dispatchers = [
@@ -328,8 +329,7 @@ class Service:
                 logger=self.logger,
             )
             transport.subscribe(subscription, handler)
-            for spec in shared:
-                self._require_running().subscriptions[spec.name] = handler
+            running.subscriptions.update((spec.name, handler) for spec in shared)
 
     def _handler_calls(
         self,

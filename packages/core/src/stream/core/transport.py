@@ -183,9 +183,9 @@ class Transport(ABC):
     async def pause(
         self, subscription: Subscription, partitions: Collection[TopicPartition] | None
     ) -> None:
-        """Stops handing over messages of ``subscription`` (the very one it was given
-        at ``subscribe``): of ``partitions``
-        among those it owns, or of all it owns and is assigned later when ``None``.
+        """Stops handing over messages of ``subscription`` (the very object it was
+        given at ``subscribe``): of those of ``partitions`` it owns, or, with ``None``,
+        of every partition it owns or is assigned later, until resumed.
 
         Work already handed over finishes and is committed as usual. A partition paused
         by name is forgotten when it is revoked (as Kafka does). The default refuses.

@@ -182,7 +182,10 @@ class LocalKafka:
                     if p.proxy is not None and p.proxied is not None
                 }
             )
-            self._proxy.start()
+            try:
+                self._proxy.start()
+            except OSError as error:  # a picked port taken meanwhile: pick again
+                raise PortInUseError(f"the fault proxy could not listen: {error}") from error
         nodes = []
         for node_id, node_ports in enumerate(ports, start=1):
             folder = self._tmp / f"node-{node_id}"
