@@ -26,6 +26,7 @@ from stream.core._messages import (
     TopicPartition,
 )
 from stream.core._middleware import CallNext, Middleware
+from stream.core._propagation import PropagateHeaders
 from stream.core._publisher import Publisher, outgoing
 from stream.core._service import Service
 
@@ -44,6 +45,7 @@ __all__ = (
     "Middleware",
     "NotRunningError",
     "OutgoingMessage",
+    "PropagateHeaders",
     "Publisher",
     "Response",
     "Retry",
