@@ -257,3 +257,48 @@ async def test_a_key_that_is_not_text_is_escaped_and_capped(
     assert key.startswith("line\\nbreak\\\\xff")
     assert "\n" not in key
     assert key.count("k") <= 256
+
+
+async def test_a_global_sdk_configured_in_on_startup_is_in_time(
+    provider: TracerProvider, exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class S(Service):
+        middlewares = (Tracing(),)  # the global provider: none when the handlers are bound
+
+        async def on_startup(self) -> None:
+            # As trace.set_tracer_provider(provider) would (the API allows one global per
+            # process, so the test stands in for it).
+            monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+
+        @produce("out")
+        @consume("in")
+        async def handle(self, msg: Reading) -> Reading:
+            return msg
+
+    async with TestBroker(S()) as service:
+        await service.publish(Reading(data=1), "in", headers={"traceparent": UPSTREAM})
+        [output] = records(service, "out")
+    assert [s.name for s in exporter.get_finished_spans()] == [
+        "create in",
+        "process in",
+        "create out",
+    ]
+    assert trace_id_of(output) == UPSTREAM_TRACE
+
+
+async def test_without_a_global_sdk_there_are_no_spans_and_the_trace_passes_on() -> None:
+    class S(Service):
+        middlewares = (Tracing(),)
+
+        @produce("out")
+        @consume("in")
+        async def handle(self, msg: Reading) -> Reading:
+            return msg
+
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    async with TestBroker(S()) as service:
+        await service.publish(
+            Reading(data=1), "in", headers={"traceparent": UPSTREAM, "tracestate": b"a=1"}
+        )
+        [output] = records(service, "out")
+    assert output.headers == (("traceparent", UPSTREAM), ("tracestate", b"a=1"))
