@@ -22,6 +22,7 @@ _COLORS = {
     "raw": "#718096",
     "raw_batch": "#a0aec0",
     "stream_traced": "#4299e1",
+    "stream_traced_sampled": "#63b3ed",
     "stream_traced_api": "#90cdf4",
 }
 _NAMES = {
@@ -30,6 +31,7 @@ _NAMES = {
     "raw": "raw aiokafka",
     "raw_batch": "raw, record\nbatches",
     "stream_traced": "stream +\nTracing (SDK)",
+    "stream_traced_sampled": "stream +\nTracing (1%)",
     "stream_traced_api": "stream +\nTracing (no SDK)",
 }
 _SHORT = {**_NAMES, "raw": "raw"}

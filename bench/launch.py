@@ -26,13 +26,14 @@ VARIANTS = ("stream", "faststream", "raw")
 # does, to show what the framework costs on top of aiokafka's cheapest path.
 EXTRA_VARIANTS = ("raw_batch",)
 # Asked for by name only (--variants): stream with stream.opentelemetry's Tracing, into an
-# SDK provider and with none configured, to measure what tracing costs.
-TRACING_VARIANTS = ("stream_traced", "stream_traced_api")
+# SDK provider (every trace, or 1% of them) and with none configured: what tracing costs.
+TRACING_VARIANTS = ("stream_traced", "stream_traced_sampled", "stream_traced_api")
 
 _STREAM_APP = "bench.variants.stream_app"
 _STREAM_SERVICES = {
     "stream": f"{_STREAM_APP}:BenchService",
     "stream_traced": "bench.variants.stream_traced:SdkTraced",
+    "stream_traced_sampled": "bench.variants.stream_traced:SampledTraced",
     "stream_traced_api": "bench.variants.stream_traced:ApiTraced",
 }
 _MODULES = {"faststream": "bench.variants.faststream_app", "raw": "bench.variants.raw_loop"}
@@ -43,6 +44,7 @@ _READY = {
     "raw": re.compile(r"raw loop started"),
     "raw_batch": re.compile(r"raw loop \(batched\) started"),
     "stream_traced": re.compile(r"SdkTraced started"),
+    "stream_traced_sampled": re.compile(r"SampledTraced started"),
     "stream_traced_api": re.compile(r"ApiTraced started"),
 }
 
