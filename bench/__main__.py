@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.broker import local_broker
 from bench.config import BenchConfig
-from bench.launch import EXTRA_VARIANTS, VARIANTS
+from bench.launch import EXTRA_VARIANTS, TRACING_VARIANTS, VARIANTS
 from bench.report import markdown, write_results
 from bench.results import from_json
 from bench.run import SECTIONS, describe_machine, run_all
@@ -29,7 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--messages", type=int, help="N of the throughput job")
     parser.add_argument("--rounds", type=int, help="throughput rounds")
     parser.add_argument(
-        "--variants", nargs="+", choices=(*VARIANTS, *EXTRA_VARIANTS), help="throughput variants"
+        "--variants",
+        nargs="+",
+        choices=(*VARIANTS, *EXTRA_VARIANTS, *TRACING_VARIANTS),
+        help="throughput variants",
     )
     parser.add_argument(
         "--latency-rates", type=int, nargs="+", help="messages/s of the latency runs"

@@ -16,12 +16,23 @@ from bench.results import BenchResults, median
 
 __all__ = ("draw_chart",)
 
-_COLORS = {"stream": "#2b6cb0", "faststream": "#dd6b20", "raw": "#718096", "raw_batch": "#a0aec0"}
+_COLORS = {
+    "stream": "#2b6cb0",
+    "faststream": "#dd6b20",
+    "raw": "#718096",
+    "raw_batch": "#a0aec0",
+    "stream_traced": "#4299e1",
+    "stream_traced_sampled": "#63b3ed",
+    "stream_traced_api": "#90cdf4",
+}
 _NAMES = {
     "stream": "stream",
     "faststream": "FastStream",
     "raw": "raw aiokafka",
     "raw_batch": "raw, record\nbatches",
+    "stream_traced": "stream +\nTracing (SDK)",
+    "stream_traced_sampled": "stream +\nTracing (1%)",
+    "stream_traced_api": "stream +\nTracing (no SDK)",
 }
 _SHORT = {**_NAMES, "raw": "raw"}
 

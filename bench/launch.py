@@ -13,6 +13,7 @@ from bench.proc import python_module
 
 __all__ = (
     "EXTRA_VARIANTS",
+    "TRACING_VARIANTS",
     "VARIANTS",
     "Command",
     "command_for",
@@ -24,8 +25,17 @@ VARIANTS = ("stream", "faststream", "raw")
 # Not one of the issue's three: the raw loop producing record batches, as stream's sender
 # does, to show what the framework costs on top of aiokafka's cheapest path.
 EXTRA_VARIANTS = ("raw_batch",)
+# Asked for by name only (--variants): stream with stream.opentelemetry's Tracing, into an
+# SDK provider (every trace, or 1% of them) and with none configured: what tracing costs.
+TRACING_VARIANTS = ("stream_traced", "stream_traced_sampled", "stream_traced_api")
 
 _STREAM_APP = "bench.variants.stream_app"
+_STREAM_SERVICES = {
+    "stream": f"{_STREAM_APP}:BenchService",
+    "stream_traced": "bench.variants.stream_traced:SdkTraced",
+    "stream_traced_sampled": "bench.variants.stream_traced:SampledTraced",
+    "stream_traced_api": "bench.variants.stream_traced:ApiTraced",
+}
 _MODULES = {"faststream": "bench.variants.faststream_app", "raw": "bench.variants.raw_loop"}
 # stream's Service logs "<Class> started" once its transport runs; the others print a line.
 _READY = {
@@ -33,6 +43,9 @@ _READY = {
     "faststream": re.compile(r"faststream app started"),
     "raw": re.compile(r"raw loop started"),
     "raw_batch": re.compile(r"raw loop \(batched\) started"),
+    "stream_traced": re.compile(r"SdkTraced started"),
+    "stream_traced_sampled": re.compile(r"SampledTraced started"),
+    "stream_traced_api": re.compile(r"ApiTraced started"),
 }
 
 
@@ -71,13 +84,14 @@ def stream_cli_has_workers() -> bool:
 
 def command_for(variant: str, bootstrap: str, *, workers: int = 1) -> Command:
     """How to start ``variant``; stream goes through ``stream run`` when the CLI exists."""
-    if variant == "stream":
+    if variant in _STREAM_SERVICES:
         script = stream_cli()
         if script is None:
-            if workers != 1:
-                raise RuntimeError("--workers needs the stream CLI (stream-cli), not installed")
+            if workers != 1 or variant != "stream":
+                raise RuntimeError(f"{variant} needs the stream CLI (stream-cli), not installed")
             return Command(variant, tuple(python_module(_STREAM_APP)), _READY[variant])
-        argv = [str(script), "run", f"{_STREAM_APP}:BenchService", "--bootstrap-servers", bootstrap]
+        service = _STREAM_SERVICES[variant]
+        argv = [str(script), "run", service, "--bootstrap-servers", bootstrap]
         if workers != 1:
             argv += ["--workers", str(workers)]
         return Command(variant, tuple(argv), _READY[variant], via_cli=True)
@@ -86,5 +100,5 @@ def command_for(variant: str, bootstrap: str, *, workers: int = 1) -> Command:
     if variant == "raw_batch":
         batched = (*python_module(_MODULES["raw"]), "--batched")
         return Command(variant, batched, _READY[variant])
-    known = ", ".join((*VARIANTS, *EXTRA_VARIANTS))
+    known = ", ".join((*VARIANTS, *EXTRA_VARIANTS, *TRACING_VARIANTS))
     raise ValueError(f"unknown variant {variant!r}; pick one of {known}")

@@ -19,6 +19,9 @@ _NAMES = {
     "faststream": "FastStream",
     "raw": "raw aiokafka loop",
     "raw_batch": "raw loop, record batches",
+    "stream_traced": "stream + Tracing (SDK)",
+    "stream_traced_sampled": "stream + Tracing (SDK, 1% sampled)",
+    "stream_traced_api": "stream + Tracing (no SDK)",
 }
 
 
@@ -164,6 +167,10 @@ def _throughput(results: BenchResults) -> list[str]:
     if to_outputs is not None:
         lines.append(f"- stream / FastStream with the clock stopped at the last output: "
                      f"{to_outputs:.2f}x")  # fmt: skip
+    for traced in ("stream_traced", "stream_traced_sampled", "stream_traced_api"):
+        if value := ratio(results.median_rate(traced), results.median_rate("stream")):
+            per_round = ", ".join(f"{r:.2f}" for r in results.round_ratios(traced, "stream"))
+            lines.append(f"- **{_NAMES[traced]} / stream: {value:.2f}x** (per round: {per_round})")
     cpu = {v: median(r.cpu_us_per_msg for r in results.ok_runs(v)) for v in _NAMES}
     for other in ("raw", "raw_batch"):
         if (mine := cpu["stream"]) and (theirs := cpu[other]):

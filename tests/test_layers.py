@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "kafka_local": set(),  # development tooling: standard library only
     "testing": {"core"},  # plus kafka_local, in the plugin's optional real-broker fixture only
     "asyncapi": {"core"},
+    "opentelemetry": {"core"},
     # kafka only lazily, for dev/publish/--bootstrap; kafka_local lazily, for `stream dev`
     "cli": {"core", "asyncapi", "kafka", "kafka_local"},
 }
@@ -67,6 +68,7 @@ PUBLIC_MODULES = {
     "stream.testing",
     "stream.testing.plugin",  # the pytest11 entry point
     "stream.asyncapi",
+    "stream.opentelemetry",
     "stream.cli",
     "stream.cli.main",  # the `stream` entry point
 }
@@ -139,7 +141,7 @@ def test_kafka_is_imported_lazily_by_the_cli_and_the_testing_plugin() -> None:
                     pytest.fail(f"{path.relative_to(ROOT)} imports {modules} at module level")
 
 
-@pytest.mark.parametrize("package", ["core", "kafka", "kafka_local", "testing"])
+@pytest.mark.parametrize("package", ["core", "kafka", "kafka_local", "testing", "opentelemetry"])
 def test_a_wheel_holds_only_its_own_package(package: str, tmp_path: Path) -> None:
     subprocess.run(
         [
@@ -176,5 +178,8 @@ def test_a_wheel_holds_only_its_own_package(package: str, tmp_path: Path) -> Non
         # Production installs carry no dev tooling that downloads and runs a JVM.
         assert not [n for n in code if "launcher" in n or "kafka_local" in n], code
         assert "stream-kafka-local" not in requires
+    if package == "opentelemetry":
+        # The API only: a service picks its SDK and exporter.
+        assert requires == {"stream-core", "opentelemetry-api"}, requires
     if package == "kafka_local":
         assert not requires, requires  # standard library only: no stream-kafka, no aiokafka

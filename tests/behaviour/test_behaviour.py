@@ -8,7 +8,16 @@ import anyio
 import pytest
 from pydantic import BaseModel
 
-from stream.core import DeliveryPolicy, Message, Response, Retry, Service, consume, produce
+from stream.core import (
+    DeliveryPolicy,
+    Message,
+    PropagateHeaders,
+    Response,
+    Retry,
+    Service,
+    consume,
+    produce,
+)
 from stream.testing import partition_for_key
 from tests.behaviour.backends import Backend, running, unique
 
@@ -331,3 +340,43 @@ async def test_a_plain_def_handler_runs_in_a_worker_thread(backend: Backend) -> 
         [output] = await backend.read(target, 1)
     assert Reading.model_validate_json(output.value or b"") == Reading(id="a", data=1.5)
     assert threads and threads[0] != threading.get_ident()  # not the event loop's thread
+
+
+async def test_chosen_input_headers_are_carried_to_the_outputs(backend: Backend) -> None:
+    source, target = unique("in"), unique("out")
+
+    class Tenanted(Service):
+        middlewares = (PropagateHeaders("x-tenant", "baggage-*"),)
+
+        @produce(target, headers={"stage": "plus-one"})
+        @consume(source)
+        async def plus_one(self, msg: Reading) -> Reading | Response[Reading]:
+            if msg.id == "own":
+                return Response(body=msg, headers={"x-tenant": "from-response"})
+            return msg
+
+    headers = (
+        ("x-tenant", b"acme"),
+        ("x-secret", b"not carried"),
+        ("stage", b"upstream"),
+        ("baggage-user", b"u1"),
+        ("stream.error.type", b"not ours to carry"),
+    )
+    async with running(Tenanted(), backend) as service:
+        await service.publish(Reading(id="carried"), source, headers=headers)
+        await service.publish(Reading(id="own"), source, headers=headers)
+        outputs = await backend.read(target, 2)
+    by_id = {Reading.model_validate_json(o.value or b"").id: list(o.headers) for o in outputs}
+    # The output's own headers (@produce's, the Response's) win over the input's.
+    assert by_id["carried"] == [
+        ("content-type", b"application/json"),
+        ("stage", b"plus-one"),
+        ("x-tenant", b"acme"),
+        ("baggage-user", b"u1"),
+    ]
+    assert by_id["own"] == [
+        ("content-type", b"application/json"),
+        ("stage", b"plus-one"),
+        ("x-tenant", b"from-response"),
+        ("baggage-user", b"u1"),
+    ]

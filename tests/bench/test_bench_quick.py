@@ -50,3 +50,39 @@ def test_quick_run_measures_all_three_variants(kafka_bootstrap: str, tmp_path: P
     assert all(run["received"] > 0 for run in results["latency"])
     assert (tmp_path / "results.md").read_text(encoding="utf-8").startswith("# Benchmark")
     assert (tmp_path / "results.png").stat().st_size > 0
+
+
+def test_the_traced_variants_run_the_whole_job(kafka_bootstrap: str, tmp_path: Path) -> None:
+    # They are asked for by name only, so the default quick run above does not cover them.
+    variants = ["stream", "stream_traced", "stream_traced_sampled", "stream_traced_api"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--only",
+            "throughput",
+            "--messages",
+            "500",
+            "--variants",
+            *variants,
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+    runs = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["throughput"]
+    assert sorted(run["variant"] for run in runs) == sorted(variants)
+    for run in runs:
+        assert run["error"] is None, run
+        assert run["outputs_at_commit"] == 500, run
+    assert "stream + Tracing (SDK) / stream" in (tmp_path / "results.md").read_text()

@@ -19,6 +19,7 @@ from stream.core import (
     consume,
     produce,
 )
+from stream.core.transport import ConsumerSpec
 from stream.testing import MemoryBroker, TestBroker, records
 
 pytestmark = pytest.mark.anyio
@@ -150,3 +151,36 @@ async def test_a_service_without_middlewares_calls_its_handler_directly() -> Non
         dispatcher = member.handler._only
         assert dispatcher is not None
         assert dispatcher._plain_call
+
+
+async def test_each_handler_gets_the_middleware_for_handler_made_for_it() -> None:
+    class Named(Middleware):
+        def __init__(self, group: str = "") -> None:
+            self.group = group
+
+        def for_handler(self, spec: ConsumerSpec) -> Middleware:
+            return Named(spec.group_id)
+
+        def publish(self, record: OutgoingMessage, source: Message | None) -> OutgoingMessage:
+            return replace(record, headers=(*record.headers, ("group", self.group.encode())))
+
+    class S(Service):
+        middlewares = (Named(),)
+
+        @produce("out-a")
+        @consume("in", group_id="a")
+        async def first(self, msg: Reading) -> Reading:
+            return msg
+
+        @produce("out-b")
+        @consume("in", group_id="b")
+        async def second(self, msg: Reading) -> Reading:
+            return msg
+
+    async with TestBroker(S()) as service:
+        await service.publish(Reading(data=1), "in")
+        [published] = records(service, "in")
+        [a] = records(service, "out-a")
+        [b] = records(service, "out-b")
+    assert (a.header("group"), b.header("group")) == (b"a", b"b")
+    assert published.header("group") == b""  # the service's publisher: the middleware as set

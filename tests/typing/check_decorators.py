@@ -5,7 +5,16 @@ from typing import Any, assert_type
 
 from pydantic import BaseModel, TypeAdapter
 
-from stream.core import Codec, JsonCodec, Logger, MsgPackCodec, Service, consume, produce
+from stream.core import (
+    Codec,
+    JsonCodec,
+    Logger,
+    MsgPackCodec,
+    PropagateHeaders,
+    Service,
+    consume,
+    produce,
+)
 from stream.testing import TestBroker
 
 
@@ -14,8 +23,10 @@ class DataBasic(BaseModel):
 
 
 class Demo(Service):
+    middlewares = (PropagateHeaders("x-tenant", "baggage-*"),)
+
     @produce("output_data")
-    @consume("input_data")
+    @consume("input_data", middlewares=[PropagateHeaders("*")])
     async def on_input_data(self, msg: DataBasic, logger: Logger) -> DataBasic:
         return DataBasic(data=msg.data + 1.0)
 

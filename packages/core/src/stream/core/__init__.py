@@ -28,6 +28,7 @@ from stream.core._messages import (
 )
 from stream.core._middleware import CallNext, Middleware
 from stream.core._msgpack import MsgPackCodec
+from stream.core._propagation import PropagateHeaders
 from stream.core._publisher import Publisher, outgoing
 from stream.core._service import Service
 
@@ -49,6 +50,7 @@ __all__ = (
     "MsgPackCodec",
     "NotRunningError",
     "OutgoingMessage",
+    "PropagateHeaders",
     "Publisher",
     "Response",
     "Retry",

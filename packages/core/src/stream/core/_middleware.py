@@ -9,9 +9,12 @@ dispatcher's: a middleware sees each attempt of a handler, and every record sent
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stream.core._messages import Message, OutgoingMessage
+
+if TYPE_CHECKING:
+    from stream.core._specs import ConsumerSpec
 
 __all__ = ("CallNext", "Middleware", "handling_chain", "publishing_chain")
 
@@ -28,6 +31,13 @@ class Middleware:
     handler's, in the order listed; the first is outermost. A service without any pays
     nothing per message.
     """
+
+    def for_handler(self, spec: ConsumerSpec) -> Middleware:
+        """The middleware that wraps the handler ``spec``, asked once per handler when the
+        service starts: ``self`` by default, or a copy that knows the handler (its name,
+        its consumer group) so that nothing per message has to look it up. Records the
+        service's publisher sends go through the service's middlewares as they are."""
+        return self
 
     async def handle(self, message: Message, body: Any, call_next: CallNext) -> Any:
         """Around one attempt of the handler: ``body`` is the decoded message (a list for

@@ -1,0 +1,167 @@
+"""``Tracing``: a consumer span per attempt, a producer span per record, W3C trace context
+carried in Kafka headers from every input to every output and dead letter."""
+
+from __future__ import annotations
+
+import copy
+from contextvars import ContextVar
+from dataclasses import replace
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from stream.core import CallNext, Message, Middleware, OutgoingMessage
+from stream.core.transport import ConsumerSpec
+from stream.opentelemetry._attributes import created, processed
+from stream.opentelemetry._headers import HEADER_GETTER, HEADER_SETTER, HeaderList
+
+__all__ = ("Tracing",)
+
+_SCOPE = "stream.opentelemetry"
+# What a tracer provider is before an SDK is configured: spans would record nothing.
+_NO_SDK = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+
+
+class Tracing(Middleware):
+    """Traces a service with OpenTelemetry, following the messaging semantic conventions.
+
+    Each attempt of a handler is a ``CONSUMER`` span (``process <topic>``), the child of
+    the trace context its input carries (W3C ``traceparent``/``tracestate`` headers, read
+    with the globally configured propagator). Each record sent is a ``PRODUCER`` span
+    (``create <topic>``), the child of the attempt that made it (or of the span current
+    where ``Publisher`` is called), and carries that span's context in its headers: the
+    handler's outputs, its dead letters, and what the service publishes. A failed attempt's
+    span has status ``ERROR`` and the exception recorded; a retry is a span of its own.
+
+    Without an OpenTelemetry SDK it makes no spans: the input's trace headers pass on to
+    the outputs as they are, so a trace goes on through a service that does not record it.
+
+    Args:
+        tracer_provider: Where spans go; ``None`` uses the global one, which the SDK's
+            ``trace.set_tracer_provider`` sets: at import, or in ``on_startup`` at the
+            latest (Tracing looks once, at the first message or record it sees).
+
+    Example:
+        >>> class Service(core.Service):
+        ...     middlewares = (Tracing(),)
+    """
+
+    def __init__(self, tracer_provider: trace.TracerProvider | None = None) -> None:
+        self._provider = tracer_provider
+        self._tracer: trace.Tracer | None = None
+        self._decided = False
+        self._group: str | None = None
+        self._batch = False
+        # The last attempt's span, for the outputs and dead letters built right after it
+        # in the same task (set where handle returns: a coroutine's context is its
+        # caller's). Paired with its message, so another message's records never take it.
+        self._attempt: ContextVar[tuple[Message, Context] | None] = ContextVar(
+            "stream.opentelemetry.attempt", default=None
+        )
+
+    def for_handler(self, spec: ConsumerSpec) -> Tracing:
+        bound = copy.copy(self)
+        bound._group = spec.group_id
+        bound._batch = spec.options.batch
+        return bound
+
+    async def handle(self, message: Message, body: Any, call_next: CallNext) -> Any:
+        tracer = self._tracer if self._decided else self._decide()
+        if tracer is None:
+            return await call_next()
+        parent = _extracted(message)
+        span = tracer.start_span(f"process {message.topic}", context=parent, kind=SpanKind.CONSUMER)
+        recording = span.is_recording()
+        if recording:
+            # Computed only for a span that keeps them (sampled): none for the others.
+            size = len(body) if self._batch and isinstance(body, list) else None
+            span.set_attributes(processed(message, self._group, size))
+        attempt = trace.set_span_in_context(span, parent)
+        self._attempt.set((message, attempt))
+        # By hand rather than trace.use_span: this runs once per message.
+        token = otel_context.attach(attempt)
+        try:
+            return await call_next()
+        except Exception as error:
+            if recording:
+                span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+                span.set_attribute("error.type", _qualified_name(error))
+                span.record_exception(error)
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
+
+    def publish(self, record: OutgoingMessage, source: Message | None) -> OutgoingMessage:
+        tracer = self._tracer if self._decided else self._decide()
+        if tracer is None:
+            return _passed_on(record, source)
+        span = tracer.start_span(
+            f"create {record.topic}",
+            context=self._parent_of(record, source),
+            kind=SpanKind.PRODUCER,
+        )
+        if span.is_recording():
+            span.set_attributes(created(record))
+        headers: HeaderList = list(record.headers)
+        propagate.inject(headers, context=trace.set_span_in_context(span), setter=HEADER_SETTER)
+        span.end()
+        if source is None:
+            # The caller's record (Publisher.publish_many takes them as built): a copy.
+            return replace(record, headers=tuple(headers))
+        # One of the records the dispatcher built for this input: its own to change.
+        record.headers = tuple(headers)
+        return record
+
+    def _decide(self) -> trace.Tracer | None:
+        """The tracer when an SDK's provider is there, else ``None`` (no spans at all).
+
+        Decided at the first message or record, not when the service binds its handlers:
+        an SDK configured in ``on_startup`` is in time, and the check costs nothing after.
+        """
+        provider = self._provider if self._provider is not None else trace.get_tracer_provider()
+        if not isinstance(provider, _NO_SDK):
+            self._tracer = provider.get_tracer(_SCOPE)
+        self._decided = True
+        return self._tracer
+
+    def _parent_of(self, record: OutgoingMessage, source: Message | None) -> Context | None:
+        if source is None:
+            if trace.get_current_span().get_span_context().is_valid:
+                return None  # the current context: a handler's attempt, or the caller's
+            # Outside any span, a traceparent the caller set (bridging from HTTP, say).
+            return propagate.extract(record.headers, getter=HEADER_GETTER)
+        attempt = self._attempt.get()
+        if attempt is not None and attempt[0] is source:
+            return attempt[1]
+        # A record for an input no attempt was made for (it could not be decoded).
+        return _extracted(source)
+
+
+def _extracted(message: Message) -> Context:
+    # Most messages of a service that starts traces carry no headers at all.
+    if not message.headers:
+        return Context()
+    return propagate.extract(message.headers, getter=HEADER_GETTER)
+
+
+def _passed_on(record: OutgoingMessage, source: Message | None) -> OutgoingMessage:
+    """Without an SDK: the input's trace headers, on to the record that lacks them."""
+    if source is None or not source.headers or record.headers is source.headers:
+        return record
+    fields = propagate.get_global_textmap().fields
+    own = {name for name, _ in record.headers}
+    carried = tuple((n, v) for n, v in source.headers if n in fields and n not in own)
+    if carried:
+        record.headers = record.headers + carried
+    return record
+
+
+def _qualified_name(error: BaseException) -> str:
+    kind = type(error)
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
