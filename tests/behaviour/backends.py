@@ -34,6 +34,10 @@ class Backend(Protocol):
         ``count`` are there (or whatever is there when ``timeout`` runs out)."""
         ...
 
+    async def topics(self) -> set[str]:
+        """The names of the topics that exist."""
+        ...
+
 
 def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:10]}"
@@ -65,6 +69,9 @@ class MemoryBackend:
         # Delivery finished inside publish: there is nothing to wait for.
         return sorted(self.broker.messages(topic), key=lambda m: (m.partition, m.offset))
 
+    async def topics(self) -> set[str]:
+        return set(self.broker.topics())
+
 
 class KafkaBackend:
     name = "kafka"
@@ -84,6 +91,16 @@ class KafkaBackend:
         await admin.start()
         try:
             await admin.create_topics([NewTopic(topic, partitions, 1)])
+        finally:
+            await admin.close()
+
+    async def topics(self) -> set[str]:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            return set(await admin.list_topics())
         finally:
             await admin.close()
 

@@ -5,7 +5,7 @@ from typing import Any, assert_type
 
 from pydantic import BaseModel
 
-from stream.core import Logger, Service, consume, produce
+from stream.core import Logger, Message, Service, consume, produce
 from stream.testing import TestBroker
 
 
@@ -37,3 +37,10 @@ async def decorated_methods_stay_plain_coroutines(logger: Logger) -> None:
 async def broker_yields_the_service_type() -> None:
     async with TestBroker(Demo()) as service:
         assert_type(service, Demo)
+
+
+async def a_request_returns_the_reply_or_the_asked_type(service: Demo) -> None:
+    assert_type(await service.request(DataBasic(data=1), "input_data"), Message)
+    reply = await service.request(DataBasic(data=1), "input_data", reply_type=DataBasic)
+    assert_type(reply, DataBasic)
+    assert_type(await service.publisher.request(1, "input_data", reply_type=str), str)

@@ -27,6 +27,7 @@ from stream.core._messages import (
 )
 from stream.core._middleware import CallNext, Middleware
 from stream.core._publisher import Publisher, outgoing
+from stream.core._requests import Request, RequestError, RequestTimeoutError
 from stream.core._service import Service
 
 __all__ = (
@@ -45,6 +46,9 @@ __all__ = (
     "NotRunningError",
     "OutgoingMessage",
     "Publisher",
+    "Request",
+    "RequestError",
+    "RequestTimeoutError",
     "Response",
     "Retry",
     "Service",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stream.core._codec import encode_headers, encode_key, encode_value
 from stream.core._messages import HeadersInput, OutgoingMessage
 from stream.core._middleware import Middleware, publishing_chain
+from stream.core._requests import Replies, Request, decode_reply
 
 if TYPE_CHECKING:
     from stream.core.transport import Transport
@@ -42,11 +43,25 @@ class Publisher:
     call ``service.publish(...)``.
     """
 
-    __slots__ = ("_on_publish", "_transport")
+    __slots__ = ("_on_publish", "_replies", "_transport")
 
-    def __init__(self, transport: Transport, middlewares: Sequence[Middleware] = ()) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        middlewares: Sequence[Middleware] = (),
+        *,
+        name: str = "stream",
+    ) -> None:
         self._transport = transport
         self._on_publish = publishing_chain(middlewares)
+        # Nothing is created on the broker until the first request.
+        self._replies = Replies(name, transport.open_replies)
+
+    @property
+    def reply_topic(self) -> str:
+        """This service run's reply topic, ``<service name>.replies.<uuid hex>``: created
+        at the first :meth:`request`, deleted when the service stops."""
+        return self._replies.topic
 
     async def publish(
         self,
@@ -72,9 +87,7 @@ class Publisher:
         message = outgoing(
             value, topic, key=key, headers=headers, partition=partition, timestamp=timestamp
         )
-        if self._on_publish is not None:
-            message = self._on_publish(message, None)
-        await self._transport.publish(message)
+        await self._send(message)
 
     async def publish_many(self, messages: Sequence[OutgoingMessage]) -> None:
         """Sends messages built with :func:`outgoing`, pipelined, and waits for every ack."""
@@ -82,3 +95,29 @@ class Publisher:
             on_publish = self._on_publish
             messages = [on_publish(message, None) for message in messages]
         await self._transport.publish_many(messages)
+
+    @property
+    def request(self) -> Request:
+        """Sends one message that a handler answers, and returns the answer; see
+        :class:`~stream.core.Request` for its arguments."""
+        return self._request
+
+    async def _request(
+        self,
+        value: object,
+        topic: str,
+        *,
+        reply_type: Any = None,
+        timeout: float = 30.0,
+        key: object = None,
+        headers: HeadersInput | None = None,
+        partition: int | None = None,
+    ) -> Any:
+        message = outgoing(value, topic, key=key, headers=headers, partition=partition)
+        reply = await self._replies.request(message, self._send, timeout)
+        return reply if reply_type is None else decode_reply(reply, reply_type)
+
+    async def _send(self, message: OutgoingMessage) -> None:
+        if self._on_publish is not None:
+            message = self._on_publish(message, None)
+        await self._transport.publish(message)

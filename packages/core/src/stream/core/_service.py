@@ -16,6 +16,7 @@ from stream.core._errors import HookError, NotRunningError
 from stream.core._messages import HeadersInput
 from stream.core._middleware import Middleware
 from stream.core._publisher import Publisher
+from stream.core._requests import Request
 from stream.core._runtime import (
     build_dispatcher,
     in_worker_thread,
@@ -123,7 +124,7 @@ class Service:
             raise NotRunningError(f"{type(self).__name__} is already started; stop it first")
         specs = self.handlers()
         transport = transport if transport is not None else self._configured_broker()
-        publisher = Publisher(transport, self.middlewares)
+        publisher = Publisher(transport, self.middlewares, name=self.name or type(self).__name__)
         calls = self._handler_calls(specs, publisher, wrap)
         self._running = _Running(transport, publisher, anyio.Event(), tuple(calls))
         vars(self).update(calls)
@@ -216,6 +217,12 @@ class Service:
         await self.publisher.publish(
             value, topic, key=key, headers=headers, partition=partition, timestamp=timestamp
         )
+
+    @property
+    def request(self) -> Request:
+        """Sends one message that a handler answers, and returns the answer; see
+        :class:`~stream.core.Request` for its arguments."""
+        return self.publisher.request
 
     async def __aenter__(self) -> Self:
         await self.start()
