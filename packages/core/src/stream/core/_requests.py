@@ -60,15 +60,14 @@ class Request(Protocol):
     run's reply topic (created at the first request, deleted at stop), waits for the
     handler consuming ``"questions"`` to answer there, and returns its answer.
 
-    Args:
-        value: The body, as for ``publish``.
-        topic: Where the request goes.
-        reply_type: Decode the reply's body as this type (a pydantic model, ``str``,
-            ``bytes``, ...) and return it; without it, the reply :class:`Message`.
-        timeout: Seconds to wait for the reply, sending included (default 30).
-        key: The key, as for ``publish``.
-        headers: More headers, as for ``publish``.
-        partition: A fixed partition, as for ``publish``.
+    Its arguments:
+
+    - ``value``: the body, as for ``publish``.
+    - ``topic``: where the request goes.
+    - ``reply_type``: decode the reply's body as this type (a pydantic model, ``str``,
+      ``bytes``, ...) and return it; without it, the reply :class:`Message`.
+    - ``timeout``: seconds to wait for the reply, sending included (default 30).
+    - ``key``, ``headers``, ``partition``: as for ``publish``.
 
     Raises:
         RequestTimeoutError: no reply within ``timeout``; names the topic.
