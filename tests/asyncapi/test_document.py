@@ -243,6 +243,16 @@ def test_read_and_written_forms_differ_only_when_pydantic_says_so(
     assert message(everything, "stock-levels", "tests.asyncapi.models_b.Item-Output")
 
 
+def test_a_handler_replies_at_the_requests_reply_to_header(everything: dict[str, Any]) -> None:
+    operations = everything["operations"]
+    reply = operations["Everything.on_order.receive.orders"]["reply"]
+    assert reply["address"]["location"] == "$message.header#/reply_to"
+    assert "correlation_id" in reply["address"]["description"]
+    # A batch handler answers no request.
+    assert "reply" not in operations["Everything.on_stock.receive.stock"]
+    assert all("reply" not in op for op in operations.values() if op["action"] == "send")
+
+
 def test_batch_handlers_describe_the_element(everything: dict[str, Any]) -> None:
     received = message(everything, "stock", "tests.asyncapi.models_b.Item-Input")
     assert received["payload"] == {

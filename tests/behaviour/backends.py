@@ -38,6 +38,10 @@ class Backend(Protocol):
         """The next offset ``group_id`` reads from ``topic``'s ``partition`` (0: none)."""
         ...
 
+    async def topics(self) -> set[str]:
+        """The names of the topics that exist."""
+        ...
+
 
 def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:10]}"
@@ -72,6 +76,9 @@ class MemoryBackend:
     async def committed(self, group_id: str, topic: str, partition: int) -> int:
         return self.broker.committed(group_id, topic, partition)
 
+    async def topics(self) -> set[str]:
+        return set(self.broker.topics())
+
 
 class KafkaBackend:
     name = "kafka"
@@ -91,6 +98,16 @@ class KafkaBackend:
         await admin.start()
         try:
             await admin.create_topics([NewTopic(topic, partitions, 1)])
+        finally:
+            await admin.close()
+
+    async def topics(self) -> set[str]:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            return set(await admin.list_topics())
         finally:
             await admin.close()
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-__all__ = ("create_topic", "read_value_for_key", "send_to_partitions")
+__all__ = ("create_topic", "read_value_for_key", "send_at_times", "send_to_partitions")
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
@@ -34,6 +34,22 @@ def send_to_partitions(bootstrap: str, topic: str, records: Sequence[tuple[int, 
         try:
             futures = [await producer.send(topic, value, partition=p) for p, value in records]
             await asyncio.gather(*futures)
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def send_at_times(bootstrap: str, topic: str, records: Sequence[tuple[int, bytes]]) -> None:
+    """Sends each ``(timestamp in ms, value)``, as if written at that time, and waits for
+    every ack."""
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            for timestamp, value in records:
+                await producer.send_and_wait(topic, value, timestamp_ms=timestamp)
         finally:
             await producer.stop()
 

@@ -9,6 +9,7 @@ from stream.core import (
     Codec,
     JsonCodec,
     Logger,
+    Message,
     MsgPackCodec,
     PropagateHeaders,
     Service,
@@ -68,3 +69,10 @@ def codecs_are_typed(codec: Codec, adapter: TypeAdapter[DataBasic]) -> None:
     assert_type(codec.encode(DataBasic(data=1)), bytes)
     assert_type(codec.decoder(adapter), Callable[[bytes], Any])
     assert_type(Service.codec, Codec)
+
+
+async def a_request_returns_the_reply_or_the_asked_type(service: Demo) -> None:
+    assert_type(await service.request(DataBasic(data=1), "input_data"), Message)
+    reply = await service.request(DataBasic(data=1), "input_data", reply_type=DataBasic)
+    assert_type(reply, DataBasic)
+    assert_type(await service.publisher.request(1, "input_data", reply_type=str), str)

@@ -196,6 +196,8 @@ def _operation(
     rendered["x-stream-handler"] = f"{service.name}.{operation.handler}"
     if operation.action == "receive":
         rendered["x-stream-delivery"] = _delivery(operation)
+        if not operation.batch:
+            rendered["reply"] = _REPLY
     if operation.filter is not None:
         rendered["x-stream-filter"] = _filter(service, operation.filter)
     return rendered
@@ -211,6 +213,21 @@ def _filter(service: ServiceModel, model: FilterModel) -> dict[str, Any]:
         if model.fallback is None
         else f"taken by {service.name}.{model.fallback}",
     }
+
+
+# A handler answers a request (service.request) at the topic its reply_to header names,
+# with the request's correlation_id; a batch handler does not reply.
+_REPLY: dict[str, Any] = {
+    "address": {
+        "location": "$message.header#/reply_to",
+        "description": (
+            "A request (a message with `reply_to` and `correlation_id` headers) is answered "
+            "at the stream reply topic its `reply_to` header names, with the same "
+            "`correlation_id`: the handler's result, or no body and `stream.error.type` / "
+            "`stream.error.message` headers when the handler failed."
+        ),
+    }
+}
 
 
 def _operation_bindings(service: ServiceModel, operation: OperationModel) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from stream.core._middleware import CallNext, Middleware
 from stream.core._msgpack import MsgPackCodec
 from stream.core._propagation import PropagateHeaders
 from stream.core._publisher import Publisher, outgoing
+from stream.core._requests import Request, RequestError, RequestTimeoutError
 from stream.core._service import Service
 
 __all__ = (
@@ -52,6 +53,9 @@ __all__ = (
     "OutgoingMessage",
     "PropagateHeaders",
     "Publisher",
+    "Request",
+    "RequestError",
+    "RequestTimeoutError",
     "Response",
     "Retry",
     "Service",

@@ -36,6 +36,13 @@ from stream.core._messages import (
 )
 from stream.core._middleware import Middleware, handling_chain, publishing_chain
 from stream.core._options import ProduceOptions
+from stream.core._requests import (
+    CORRELATION_ID,
+    REPLY_TO,
+    error_reply,
+    honoured_reply_to,
+    unanswered_reason,
+)
 from stream.core._specs import ConsumerSpec
 from stream.core._text import error_text, safe_text
 from stream.core.transport import Sleep
@@ -301,12 +308,18 @@ class Dispatcher:
             if failure is not None:
                 self._fail(message, failure, attempts, outputs)
                 return
-        if result is not None and self._targets:
-            try:
-                outputs.extend(self._outputs(result, message))
-            except EncodeError as error:
-                # Encoding is deterministic: retrying cannot help, so dead-letter now.
-                self._fail(message, error, attempts, outputs)
+        try:
+            produced = (
+                self._outputs(result, message) if result is not None and self._targets else ()
+            )
+            reply = self._reply(result, message) if message.headers else None
+        except EncodeError as error:
+            # Encoding is deterministic: retrying cannot help, so dead-letter now.
+            self._fail(message, error, attempts, outputs)
+            return
+        outputs.extend(produced)
+        if reply is not None:
+            outputs.append(reply)
 
     async def _retries(
         self, value: Any, message: Message, error: Exception | None
@@ -401,6 +414,34 @@ class Dispatcher:
                     raise EncodeError(f"{self._name}: its output to {output.topic}: {reason}")
         return outputs
 
+    def _reply(self, result: Any, source: Message) -> OutgoingMessage | None:
+        """The reply to ``source`` if it is a request (it has ``reply_to``): ``result``'s
+        body, with the request's correlation id; ``EncodeError`` if it cannot be sent."""
+        if source.header(REPLY_TO) is None:
+            return None
+        asked = honoured_reply_to(source)
+        if asked is None:
+            self._logger.warning("%s: %s", self._name, unanswered_reason(source))
+            return None
+        topic, correlation_id = asked
+        # Encoded like the handler's outputs (its codec, its content-type); the Response's
+        # key and headers, never its topic or partition: the requester names the topic.
+        body, key, headers = (
+            (result.body, result.key, result.headers)
+            if type(result) is Response
+            else (result, None, None)
+        )
+        [reply] = response_outputs(
+            Response(body=body, key=key, headers=headers, topic=topic), (), None, self._codec
+        )
+        reply.headers = ((CORRELATION_ID, correlation_id), *reply.headers)
+        if self._on_publish is not None:
+            reply = self._on_publish(reply, source)
+        reason = self._refusal(reply) if self._refusal is not None else None
+        if reason is not None:
+            raise EncodeError(f"{self._name}: its reply to {topic}: {reason}")
+        return reply
+
     async def _wait_before_retry(self, message: Message, error: Exception, attempts: int) -> None:
         delay = self._policy.retry.delay(attempts)
         if self._logger.isEnabledFor(logging.WARNING):
@@ -460,6 +501,9 @@ class Dispatcher:
         if self._refusal is not None and self._refusal(letter) is not None:
             letter = self._truncated(letter)
         outputs.append(letter)
+        asked = honoured_reply_to(message) if message.headers else None
+        if asked is not None:
+            outputs.append(error_reply(*asked, letter.headers))
         if not self._failure_log.should_log(message.topic, message.partition, letter.topic):
             return
         # Decode and encode errors explain themselves; a handler's own error gets the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stream.core._codec import (
     Codec,
@@ -16,6 +16,7 @@ from stream.core._codec import (
 )
 from stream.core._messages import HeadersInput, OutgoingMessage
 from stream.core._middleware import Middleware, publishing_chain
+from stream.core._requests import Replies, Request, decode_reply
 
 if TYPE_CHECKING:
     from stream.core.transport import Transport
@@ -59,7 +60,7 @@ class Publisher:
     call ``service.publish(...)``.
     """
 
-    __slots__ = ("_codec", "_on_publish", "_transport")
+    __slots__ = ("_codec", "_on_publish", "_replies", "_transport")
 
     def __init__(
         self,
@@ -67,10 +68,19 @@ class Publisher:
         middlewares: Sequence[Middleware] = (),
         *,
         codec: Codec | None = None,
+        name: str = "stream",
     ) -> None:
         self._transport = transport
         self._on_publish = publishing_chain(middlewares)
         self._codec = codec or _JSON
+        # Nothing is created on the broker until the first request.
+        self._replies = Replies(name, transport.open_replies)
+
+    @property
+    def reply_topic(self) -> str:
+        """This service run's reply topic, ``<service name>.replies.<uuid hex>``: created
+        at the first :meth:`request`, deleted when the service stops."""
+        return self._replies.topic
 
     async def publish(
         self,
@@ -102,9 +112,7 @@ class Publisher:
             timestamp=timestamp,
             codec=self._codec,
         )
-        if self._on_publish is not None:
-            message = self._on_publish(message, None)
-        await self._transport.publish(message)
+        await self._send(message)
 
     async def publish_many(self, messages: Sequence[OutgoingMessage]) -> None:
         """Sends messages built with :func:`outgoing`, pipelined, and waits for every ack."""
@@ -112,3 +120,31 @@ class Publisher:
             on_publish = self._on_publish
             messages = [on_publish(message, None) for message in messages]
         await self._transport.publish_many(messages)
+
+    @property
+    def request(self) -> Request:
+        """Sends one message that a handler answers, and returns the answer; see
+        :class:`~stream.core.Request` for its arguments."""
+        return self._request
+
+    async def _request(
+        self,
+        value: object,
+        topic: str,
+        *,
+        reply_type: Any = None,
+        timeout: float = 30.0,
+        key: object = None,
+        headers: HeadersInput | None = None,
+        partition: int | None = None,
+    ) -> Any:
+        message = outgoing(
+            value, topic, key=key, headers=headers, partition=partition, codec=self._codec
+        )
+        reply = await self._replies.request(message, self._send, timeout)
+        return reply if reply_type is None else decode_reply(reply, reply_type, self._codec)
+
+    async def _send(self, message: OutgoingMessage) -> None:
+        if self._on_publish is not None:
+            message = self._on_publish(message, None)
+        await self._transport.publish(message)

@@ -17,6 +17,7 @@ from stream.core._errors import HookError, NotRunningError
 from stream.core._messages import HeadersInput, TopicPartition
 from stream.core._middleware import Middleware
 from stream.core._publisher import Publisher
+from stream.core._requests import Request
 from stream.core._routing import SubscriptionHandler
 from stream.core._runtime import (
     build_dispatcher,
@@ -145,7 +146,9 @@ class Service:
             raise NotRunningError(f"{type(self).__name__} is already started; stop it first")
         specs = self.handlers()
         transport = transport if transport is not None else self._configured_broker()
-        publisher = Publisher(transport, self.middlewares, codec=self.codec)
+        publisher = Publisher(
+            transport, self.middlewares, codec=self.codec, name=self.name or type(self).__name__
+        )
         calls = self._handler_calls(specs, publisher, wrap)
         self._running = _Running(transport, publisher, anyio.Event(), tuple(calls))
         vars(self).update(calls)
@@ -258,6 +261,12 @@ class Service:
         """How many messages of ``handler``'s subscription no handler's ``filter`` took
         since the start (they were skipped and committed), e.g. for a metric."""
         return self._subscription(handler)[1].unmatched
+
+    @property
+    def request(self) -> Request:
+        """Sends one message that a handler answers, and returns the answer; see
+        :class:`~stream.core.Request` for its arguments."""
+        return self.publisher.request
 
     async def __aenter__(self) -> Self:
         await self.start()

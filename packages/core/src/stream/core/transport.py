@@ -210,6 +210,17 @@ class Transport(ABC):
         """
         return None
 
+    async def open_replies(self, topic: str, deliver: Callable[[Message], None]) -> None:
+        """Creates ``topic``, the reply topic of one service run (one partition), and from
+        now until :meth:`stop` hands every message published to it to ``deliver``.
+
+        Called by the core at a service's first ``request``, while the transport runs. The
+        topic is read without a consumer group (nothing is committed: a reply is wanted
+        once, by this run) and :meth:`stop` deletes it. The default refuses: a transport
+        without request/reply keeps it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support request/reply")
+
     async def wait_failed(self) -> BaseException:
         """Returns the error once a subscription has stopped on its own (a failure with
         no dead-letter topic, a lost connection); never returns while all is well.

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import anyio
 
 from stream.core import BindError, NotRunningError
 from stream.core.transport import (
+    Message,
     OutgoingMessage,
     RecordHandler,
     ServerDescription,
@@ -22,6 +23,7 @@ from stream.kafka._client_logs import quiet_transient_client_errors
 from stream.kafka._errors import SubscriptionFailedError
 from stream.kafka._loop import ConsumeLoop
 from stream.kafka._options import ConsumerOptions, ProducerOptions, consumer_kwargs, producer_kwargs
+from stream.kafka._replies import ReplyReader
 from stream.kafka._running import Run
 from stream.kafka._security import Security, security_kwargs
 from stream.kafka._sender import Sender, ping, record_size
@@ -104,6 +106,7 @@ class KafkaBroker(Transport):
         self.block_warning = block_warning
         self._subscriptions: list[tuple[Subscription, RecordHandler, dict[str, Any]]] = []
         self._running: Run | None = None
+        self._reply_readers: list[ReplyReader] = []
 
     def __repr__(self) -> str:
         return f"KafkaBroker({','.join(self.bootstrap_servers)!r}, client_id={self.client_id!r})"
@@ -182,6 +185,9 @@ class KafkaBroker(Transport):
         """
         run, self._running = self._running, None
         self._subscriptions.clear()
+        readers, self._reply_readers = self._reply_readers, []
+        for reader in readers:
+            await reader.close()
         if run is None:
             return
         with anyio.CancelScope(shield=True):
@@ -215,6 +221,18 @@ class KafkaBroker(Transport):
     ) -> None:
         """Fetches ``partitions`` of ``subscription`` (``None``: all) again."""
         self._loop_of(subscription).partitions.resume(partitions)
+
+    async def open_replies(self, topic: str, deliver: Callable[[Message], None]) -> None:
+        """Creates the reply topic (one partition) and reads it with a consumer of its own,
+        assigned without a consumer group; :meth:`stop` deletes the topic."""
+        self._require()
+        reader = ReplyReader(topic, deliver, self._client_kwargs())
+        try:
+            await reader.open()
+        except BaseException:
+            await reader.close()  # the topic may exist already
+            raise
+        self._reply_readers.append(reader)
 
     def refusal(self, message: OutgoingMessage) -> str | None:
         """Refuses a handler output larger than the producer's ``max_request_size``

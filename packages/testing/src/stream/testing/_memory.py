@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -102,6 +102,7 @@ class MemoryBroker(Transport):
         self._topics: dict[str, _Topic] = {}
         self._committed: dict[tuple[str, str, int], int] = {}
         self._members: list[_Member] = []
+        self._reply_topics: dict[str, Callable[[Message], None]] = {}
         self._lock = anyio.Lock()
         self._failures: list[DeadLetterMessage] = []
         self._started = False
@@ -152,6 +153,10 @@ class MemoryBroker(Transport):
             if member.owned:
                 await member.handler.partitions_revoked(member.owned)
 
+        for topic in self._reply_topics:
+            self._topics.pop(topic, None)
+        self._reply_topics.clear()
+
     async def pause(
         self, subscription: Subscription, partitions: Collection[TopicPartition] | None
     ) -> None:
@@ -190,6 +195,12 @@ class MemoryBroker(Transport):
             self._append(message)
         await self._deliver()
 
+    async def open_replies(self, topic: str, deliver: Callable[[Message], None]) -> None:
+        """Creates the reply topic; each message appended to it reaches ``deliver`` at once
+        (no group, nothing committed). :meth:`stop` deletes it, as on Kafka."""
+        self._topics.setdefault(topic, _Topic([[]]))
+        self._reply_topics[topic] = deliver
+
     def refusal(self, message: OutgoingMessage) -> str | None:
         """Refuses a message larger than ``max_message_bytes`` (key, value and headers)."""
         size = len(message.value or b"") + len(message.key or b"")
@@ -215,6 +226,10 @@ class MemoryBroker(Transport):
         """Every message on ``topic``, in the order they were published."""
         found = self._topics.get(topic)
         return list(found.in_order) if found is not None else []
+
+    def topics(self) -> list[str]:
+        """The names of the topics that exist, in the order they were created."""
+        return list(self._topics)
 
     def partition_count(self, topic: str) -> int:
         """How many partitions ``topic`` has (creating it on first use, as Kafka does)."""
@@ -275,6 +290,10 @@ class MemoryBroker(Transport):
         )
         log.append(message)
         topic.in_order.append(message)
+        if self._reply_topics:
+            deliver = self._reply_topics.get(outgoing.topic)
+            if deliver is not None:
+                deliver(message)
 
     def _assigned(self, member: _Member) -> list[tuple[str, int]]:
         """The partitions ``member`` owns: a range assignment within its group, as Kafka's."""
