@@ -306,3 +306,30 @@ async def test_without_a_global_sdk_there_are_no_spans_and_the_trace_passes_on()
         ("traceparent", UPSTREAM),
         ("tracestate", b"a=1"),
     )
+
+
+async def test_a_trace_the_sampler_dropped_goes_on_unrecorded(
+    exporter: InMemorySpanExporter,
+) -> None:
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+
+    provider = TracerProvider(sampler=ParentBased(ALWAYS_OFF))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    class S(Service):
+        middlewares = (Tracing(tracer_provider=provider),)
+
+        @produce("out")
+        @consume("in")
+        async def handle(self, msg: Reading) -> Reading:
+            return msg
+
+    unsampled = f"00-{UPSTREAM_TRACE}-b7ad6b7169203331-00".encode()
+    async with TestBroker(S()) as service:
+        await service.publish(Reading(data=1), "in", headers={"traceparent": unsampled})
+        [output] = records(service, "out")
+    assert exporter.get_finished_spans() == ()
+    traceparent = output.header("traceparent")
+    assert traceparent is not None
+    _version, trace_id, _span, flags = traceparent.decode().split("-")
+    assert (trace_id, flags) == (UPSTREAM_TRACE, "00")  # the same trace, still unsampled

@@ -99,16 +99,22 @@ class Tracing(Middleware):
         tracer = self._tracer if self._decided else self._decide()
         if tracer is None:
             return _passed_on(record, source)
-        span = tracer.start_span(
-            f"create {record.topic}",
-            context=self._parent_of(record, source),
-            kind=SpanKind.PRODUCER,
-        )
-        if span.is_recording():
-            span.set_attributes(created(record))
+        parent = self._parent_of(record, source)
+        parent_context = trace.get_current_span(parent).get_span_context()
         headers: HeaderList = list(record.headers)
-        propagate.inject(headers, context=trace.set_span_in_context(span), setter=HEADER_SETTER)
-        span.end()
+        if parent_context.is_valid and not parent_context.trace_flags.sampled:
+            # A trace the sampler did not keep: its context goes on as it is, without the
+            # cost of a span nobody records (ParentBased, the SDK's default, keeps no child).
+            propagate.inject(headers, context=parent, setter=HEADER_SETTER)
+        else:
+            span = tracer.start_span(
+                f"create {record.topic}", context=parent, kind=SpanKind.PRODUCER
+            )
+            if span.is_recording():
+                span.set_attributes(created(record))
+            context = trace.set_span_in_context(span)
+            propagate.inject(headers, context=context, setter=HEADER_SETTER)
+            span.end()
         if source is None:
             # The caller's record (Publisher.publish_many takes them as built): a copy.
             return replace(record, headers=tuple(headers))
