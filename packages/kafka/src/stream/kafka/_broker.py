@@ -48,7 +48,10 @@ class KafkaBroker(Transport):
 
     A subscription whose handler raises with no dead-letter topic (or whose outputs the
     broker refuses) stops with nothing committed past the failed message and leaves its
-    group; the others go on. :meth:`wait_failed` returns such a failure as it happens,
+    group; the others go on. A transient broker outage (timeouts, lost connections, a
+    coordinator moving) does not stop it: it commits what finished, rewinds to the
+    committed offsets and consumes again once the broker answers, for up to
+    ``outage_timeout``, logging a WARNING meanwhile. :meth:`wait_failed` returns such a failure as it happens,
     and :meth:`stop` raises it (``SubscriptionFailedError``), so ``Service.stop`` ends
     with it.
 
@@ -66,6 +69,10 @@ class KafkaBroker(Transport):
         block_warning: Seconds a handler may block the event loop before a WARNING
             names it and the line it is stuck on (``None``: no watchdog). The watchdog
             is a thread and a timer task: nothing is measured per message.
+        outage_timeout: Seconds a subscription rides out a transient broker outage
+            (retrying with backoff from its committed offsets, nothing committed past
+            the failure) before it stops; counted from the first error with no
+            successful commit since.
 
     Example:
         >>> class Service(core.Service):
@@ -82,6 +89,7 @@ class KafkaBroker(Transport):
         consumer: ConsumerOptions | None = None,
         shutdown_timeout: float = 25.0,
         block_warning: float | None = 0.5,
+        outage_timeout: float = 300.0,
     ) -> None:
         if isinstance(bootstrap_servers, str):
             bootstrap_servers = bootstrap_servers.split(",")
@@ -100,6 +108,9 @@ class KafkaBroker(Transport):
         if block_warning is not None and block_warning <= 0:
             raise ValueError(f"KafkaBroker(block_warning={block_warning}): use seconds > 0 or None")
         self.block_warning = block_warning
+        if outage_timeout <= 0:
+            raise ValueError(f"KafkaBroker(outage_timeout={outage_timeout}): use seconds > 0")
+        self.outage_timeout = outage_timeout
         self._subscriptions: list[tuple[Subscription, RecordHandler, dict[str, Any]]] = []
         self._running: Run | None = None
 
@@ -116,6 +127,7 @@ class KafkaBroker(Transport):
             consumer=self.consumer_options,
             shutdown_timeout=self.shutdown_timeout,
             block_warning=self.block_warning,
+            outage_timeout=self.outage_timeout,
         )
 
     # The Transport interface.
@@ -160,6 +172,7 @@ class KafkaBroker(Transport):
             client_kwargs,
             max_unacked_batches=self.consumer_options.max_unacked_batches,
             shutdown_timeout=self.shutdown_timeout,
+            outage_timeout=self.outage_timeout,
             transactional_id_prefix=self.producer_options.transactional_id_prefix,
             block_warning=self.block_warning,
         )

@@ -51,9 +51,19 @@ class Committer:
 
     Attributes:
         consumer: The subscription's ``AIOKafkaConsumer``, once it is connected.
+        commits: Successful commits so far.
     """
 
-    __slots__ = ("_enabled", "_last", "_lock", "_name", "_tracker", "consumer", "finished")
+    __slots__ = (
+        "_enabled",
+        "_last",
+        "_lock",
+        "_name",
+        "_tracker",
+        "commits",
+        "consumer",
+        "finished",
+    )
 
     def __init__(self, tracker: OffsetTracker[Any], name: str, *, enabled: bool = True) -> None:
         self.consumer: Any = None
@@ -66,6 +76,7 @@ class Committer:
         self._last = time.monotonic()
         # Units of work finished since the last commit: the acker counts them.
         self.finished = 0
+        self.commits = 0
 
     def seconds_until_due(self) -> float:
         """How long until the commit interval since the last commit has passed."""
@@ -108,6 +119,7 @@ class Committer:
                 # not lose their ready offsets, or the final commit would leave them out.
                 self._tracker.restore(offsets)
                 raise
+            self.commits += 1
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
 
@@ -115,6 +127,7 @@ class Committer:
         """Commits ``offsets`` at once (at-most-once, before handling); raises on failure."""
         async with self._lock:
             await self.consumer.commit(dict(offsets))
+            self.commits += 1
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
 

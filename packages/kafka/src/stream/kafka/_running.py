@@ -59,6 +59,7 @@ class Run:
         *,
         max_unacked_batches: int,
         shutdown_timeout: float,
+        outage_timeout: float,
         transactional_id_prefix: str,
         block_warning: float | None,
     ) -> Run:
@@ -75,6 +76,7 @@ class Run:
                         sender,
                         transactional_id_prefix=transactional_id_prefix,
                         rebalance_timeout=shutdown_timeout,
+                        outage_timeout=outage_timeout,
                     )
                 else:
                     subscriber = Subscriber(
@@ -83,6 +85,7 @@ class Run:
                         sender,
                         max_unacked_batches=max_unacked_batches,
                         rebalance_timeout=shutdown_timeout,
+                        outage_timeout=outage_timeout,
                     )
                 await subscriber.start(client_kwargs, consumer_kwargs)
                 subscribers.append(subscriber)
@@ -174,6 +177,9 @@ class Run:
     async def _consume(self, subscriber: ConsumeLoop) -> None:
         try:
             await subscriber.run()
+            # A transient broker outage only interrupts a loop: it runs again once rewound.
+            while await subscriber.recover():
+                await subscriber.run()
         except Exception as error:
             logger.exception("%s: consume loop crashed", subscriber.subscription.name)
             subscriber.failure = SubscriptionFailedError(subscriber.subscription.name, error)
