@@ -17,12 +17,12 @@ from aiokafka.errors import (
 
 from stream.kafka._offsets import OffsetTracker
 
-__all__ = ("Committer", "RebalanceListener", "describe_partitions")
+__all__ = ("COMMIT_INTERVAL", "Committer", "RebalanceListener", "describe_partitions")
 
 logger = logging.getLogger("stream.kafka")
 
-_COMMIT_INTERVAL = 0.25
-"""Seconds between commits of a trickle of work (see the acker in ``_subscriber``)."""
+COMMIT_INTERVAL = 0.25
+"""Seconds between commits while work keeps finishing (see the acker in ``_subscriber``)."""
 
 PartitionsHook = Callable[[Collection[Any]], Awaitable[None]]
 
@@ -62,7 +62,6 @@ class Committer:
         "_tracker",
         "commits",
         "consumer",
-        "finished",
     )
 
     def __init__(self, tracker: OffsetTracker[Any], name: str, *, enabled: bool = True) -> None:
@@ -74,24 +73,21 @@ class Committer:
         # order and move its committed offset back.
         self._lock = anyio.Lock()
         self._last = time.monotonic()
-        # Units of work finished since the last commit: the acker counts them.
-        self.finished = 0
         self.commits = 0
 
     def seconds_until_due(self) -> float:
         """How long until the commit interval since the last commit has passed."""
-        return max(0.0, _COMMIT_INTERVAL - (time.monotonic() - self._last))
+        return max(0.0, COMMIT_INTERVAL - (time.monotonic() - self._last))
 
     async def commit_if_due(self) -> None:
         """Commits if the last commit is older than the commit interval."""
-        if time.monotonic() - self._last >= _COMMIT_INTERVAL:
+        if time.monotonic() - self._last >= COMMIT_INTERVAL:
             await self.commit()
 
     async def commit(self) -> None:
         """Commits every offset the tracker has ready; a failed commit is retried later."""
         async with self._lock:
             self._last = time.monotonic()
-            self.finished = 0
             offsets = self._tracker.take()
             if not offsets or not self._enabled or self.consumer is None:
                 return

@@ -215,22 +215,17 @@ class Subscriber(ConsumeLoop):
                     break
                 if await self._acked(deliveries):
                     tracker.finish(tp, chunk)
-                    committer.finished += 1
                     await committer.commit_if_due()
 
     async def _next_ack_committing_when_due(
         self, acks: MemoryObjectReceiveStream[_Acked]
     ) -> _Acked | None:
-        # Idle. After a burst (several units finished since the last commit), commit now:
-        # the work is done and a crash should not repeat it. At a trickle (one unit), commit
-        # no more often than the commit interval: committing at every idle moment cost a
-        # broker round trip per message (487 commits for 500 messages at 100 msg/s).
+        # Idle: commit only once the interval has passed. Committing at every idle moment
+        # (the acker idles between units even under steady load) cost a replicated write
+        # to __consumer_offsets every few messages: 213 commits/s at 2,000 msg/s.
         committer = self._committer
         while True:
-            if committer.finished > 1:
-                await committer.commit()
-            else:
-                await committer.commit_if_due()
+            await committer.commit_if_due()
             with anyio.move_on_after(committer.seconds_until_due()):
                 try:
                     return await acks.receive()
