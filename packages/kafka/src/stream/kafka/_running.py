@@ -127,10 +127,7 @@ class Run:
     async def close(self) -> None:
         """Leaves the groups and disconnects the consumers, then flushes the producer."""
         for subscriber in self.subscribers:
-            try:
-                await subscriber.close()
-            except Exception:
-                logger.exception("%s: closing the consumer failed", subscriber.subscription.name)
+            await _close(subscriber)
         try:
             await self.sender.stop()
         except Exception:
@@ -184,8 +181,18 @@ class Run:
             logger.exception("%s: consume loop crashed", subscriber.subscription.name)
             subscriber.failure = SubscriptionFailedError(subscriber.subscription.name, error)
             subscriber.failure.__cause__ = error
+        # It consumes no more (stopped, with its work committed, or failed): leave the group
+        # now, not when the whole service's drain ends, so partitions the group hands out
+        # meanwhile go to members that consume them (issue 11, #2).
+        with anyio.CancelScope(shield=True):
+            await _close(subscriber)
         if subscriber.failure is not None:
-            # Leave the group now, so its partitions go to healthy members.
-            with anyio.CancelScope(shield=True):
-                await subscriber.close()
             self._failed.set()
+
+
+async def _close(subscriber: ConsumeLoop) -> None:
+    """Closes ``subscriber`` (safe twice); a failure is logged, not raised."""
+    try:
+        await subscriber.close()
+    except Exception:
+        logger.exception("%s: closing the consumer failed", subscriber.subscription.name)
