@@ -18,6 +18,7 @@ from stream.core.transport import (
     TransportDescription,
 )
 from stream.kafka._client_logs import quiet_transient_client_errors
+from stream.kafka._dead_letter_topics import check_dead_letter_topics
 from stream.kafka._errors import SubscriptionFailedError
 from stream.kafka._options import ConsumerOptions, ProducerOptions, consumer_kwargs, producer_kwargs
 from stream.kafka._running import Run
@@ -157,7 +158,9 @@ class KafkaBroker(Transport):
         """Connects the producer and every subscription's consumer, then starts consuming.
 
         Raises:
-            BindError: aiokafka refused an option, or assigned partitions do not exist.
+            BindError: aiokafka refused an option, assigned partitions do not exist, or
+                a dead-letter topic does not exist while the broker creates no topics, or
+                takes smaller messages (``max.message.bytes``) than its source topic.
             aiokafka.errors.KafkaConnectionError: no bootstrap server answered.
         """
         if self._running is not None:
@@ -166,6 +169,7 @@ class KafkaBroker(Transport):
         quiet_transient_client_errors()
         logger.info("connecting to Kafka at %s as %r", servers, self.client_id)
         client_kwargs = self._client_kwargs()
+        await check_dead_letter_topics(client_kwargs, [s for s, _, _ in self._subscriptions])
         run = await Run.open(
             Sender(client_kwargs, producer_kwargs(self.producer_options)),
             self._subscriptions,
