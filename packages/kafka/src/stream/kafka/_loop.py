@@ -141,7 +141,7 @@ class ConsumeLoop(ABC):
                 while True:
                     await anyio.sleep(self._outage.backoff())
                     try:
-                        with anyio.fail_after(max(self._outage.remaining(), 0.001)):
+                        with anyio.fail_after(self._outage.attempt_timeout()):
                             await self._rewind()
                         break
                     except Exception as error:

@@ -113,11 +113,11 @@ class Outage:
         self._attempts += 1
         return float(min(_FIRST_BACKOFF * 2 ** (self._attempts - 1), _MAX_BACKOFF))
 
-    def remaining(self) -> float:
-        """Seconds left before the bound (the whole bound outside an outage)."""
-        if self._began is None:
-            return self.limit
-        return max(0.0, self.limit - (time.monotonic() - self._began))
+    def attempt_timeout(self) -> float:
+        """Seconds one attempt to recover may take: what is left of the bound, at most the
+        log interval (so a long wait still says, every so often, that it goes on)."""
+        since = 0.0 if self._began is None else time.monotonic() - self._began
+        return max(0.001, min(self.limit - since, _LOG_EVERY))
 
     def resumed(self) -> None:
         """Logs that consuming goes on; the outage ends at the next successful commit."""
