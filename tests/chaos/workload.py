@@ -60,7 +60,12 @@ async def produce(
     malformed_at = {slot: n for n, slot in enumerate(special[workload.poison :])}
     next_seq: dict[str, int] = {}
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        # Keeps writing through a broker outage ("broker down 90 s"), as a real source does.
+        request_timeout_ms=300_000,
     )
     await producer.start()
     try:

@@ -69,13 +69,19 @@ class Kafka:
     ) -> str:
         """Creates a topic of its own (with topic-level ``configs``) and returns its name."""
         name = unique(prefix)
+        await self.create_topic_named(name, partitions, configs)
+        return name
+
+    async def create_topic_named(
+        self, name: str, partitions: int = 1, configs: dict[str, str] | None = None
+    ) -> None:
+        """Creates topic ``name`` (with topic-level ``configs``)."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
         await admin.start()
         try:
             await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=configs or {})])
         finally:
             await admin.close()
-        return name
 
     async def produce(self, topic: str, *records: tuple[bytes | None, bytes | None]) -> None:
         """Sends ``(key, value)`` records to ``topic`` and waits for their acks."""

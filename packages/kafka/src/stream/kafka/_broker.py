@@ -20,6 +20,7 @@ from stream.core.transport import (
     TransportDescription,
 )
 from stream.kafka._client_logs import quiet_transient_client_errors
+from stream.kafka._dead_letter_topics import check_dead_letter_topics
 from stream.kafka._errors import SubscriptionFailedError
 from stream.kafka._loop import ConsumeLoop
 from stream.kafka._options import ConsumerOptions, ProducerOptions, consumer_kwargs, producer_kwargs
@@ -52,7 +53,10 @@ class KafkaBroker(Transport):
 
     A subscription whose handler raises with no dead-letter topic (or whose outputs the
     broker refuses) stops with nothing committed past the failed message and leaves its
-    group; the others go on. :meth:`wait_failed` returns such a failure as it happens,
+    group; the others go on. A transient broker outage (timeouts, lost connections, a
+    coordinator moving) does not stop it: it commits what finished, rewinds to the
+    committed offsets and consumes again once the broker answers, for up to
+    ``outage_timeout``, logging a WARNING meanwhile. :meth:`wait_failed` returns such a failure as it happens,
     and :meth:`stop` raises it (``SubscriptionFailedError``), so ``Service.stop`` ends
     with it.
 
@@ -70,6 +74,10 @@ class KafkaBroker(Transport):
         block_warning: Seconds a handler may block the event loop before a WARNING
             names it and the line it is stuck on (``None``: no watchdog). The watchdog
             is a thread and a timer task: nothing is measured per message.
+        outage_timeout: Seconds a subscription rides out a transient broker outage
+            (retrying with backoff from its committed offsets, nothing committed past
+            the failure) before it stops; counted from the first error with no
+            successful commit since.
 
     Example:
         >>> class Service(core.Service):
@@ -86,6 +94,7 @@ class KafkaBroker(Transport):
         consumer: ConsumerOptions | None = None,
         shutdown_timeout: float = 25.0,
         block_warning: float | None = 0.5,
+        outage_timeout: float = 300.0,
     ) -> None:
         if isinstance(bootstrap_servers, str):
             bootstrap_servers = bootstrap_servers.split(",")
@@ -104,6 +113,9 @@ class KafkaBroker(Transport):
         if block_warning is not None and block_warning <= 0:
             raise ValueError(f"KafkaBroker(block_warning={block_warning}): use seconds > 0 or None")
         self.block_warning = block_warning
+        if outage_timeout <= 0:
+            raise ValueError(f"KafkaBroker(outage_timeout={outage_timeout}): use seconds > 0")
+        self.outage_timeout = outage_timeout
         self._subscriptions: list[tuple[Subscription, RecordHandler, dict[str, Any]]] = []
         self._running: Run | None = None
         self._reply_readers: list[ReplyReader] = []
@@ -121,6 +133,7 @@ class KafkaBroker(Transport):
             consumer=self.consumer_options,
             shutdown_timeout=self.shutdown_timeout,
             block_warning=self.block_warning,
+            outage_timeout=self.outage_timeout,
         )
 
     # The Transport interface.
@@ -150,7 +163,9 @@ class KafkaBroker(Transport):
         """Connects the producer and every subscription's consumer, then starts consuming.
 
         Raises:
-            BindError: aiokafka refused an option, or assigned partitions do not exist.
+            BindError: aiokafka refused an option, assigned partitions do not exist, or
+                a dead-letter topic does not exist while the broker creates no topics, or
+                takes smaller messages (``max.message.bytes``) than its source topic.
             aiokafka.errors.KafkaConnectionError: no bootstrap server answered.
         """
         if self._running is not None:
@@ -159,12 +174,14 @@ class KafkaBroker(Transport):
         quiet_transient_client_errors()
         logger.info("connecting to Kafka at %s as %r", servers, self.client_id)
         client_kwargs = self._client_kwargs()
+        await check_dead_letter_topics(client_kwargs, [s for s, _, _ in self._subscriptions])
         run = await Run.open(
             Sender(client_kwargs, producer_kwargs(self.producer_options)),
             self._subscriptions,
             client_kwargs,
             max_unacked_batches=self.consumer_options.max_unacked_batches,
             shutdown_timeout=self.shutdown_timeout,
+            outage_timeout=self.outage_timeout,
             transactional_id_prefix=self.producer_options.transactional_id_prefix,
             block_warning=self.block_warning,
         )

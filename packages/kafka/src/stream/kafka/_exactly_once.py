@@ -16,7 +16,9 @@ How it differs from the at-least-once loop, and why:
 * a failed transaction is not the end: it is aborted, the partition is fenced again
   and rewound to its committed offset, and the chunk is handled again (bounded; after
   ``max_failures`` in a row the subscription stops). Outputs that cannot be sent at
-  all (too large, a partition that does not exist) stop the subscription at once;
+  all (too large, a partition that does not exist) stop the subscription at once; once
+  the retries are spent, a transient error (the broker is away) only interrupts the loop
+  until it is back, as :mod:`stream.kafka._outage` says;
 * a handler that raises with no dead-letter topic stops the subscription before any
   transaction began.
 """
@@ -57,6 +59,7 @@ class TransactionalSubscriber(ConsumeLoop):
             :func:`~stream.kafka._transactions.transactional_id`).
         rebalance_timeout: The longest a rebalance waits for transactions in flight on
             revoked partitions before cancelling them (they never commit, then).
+        outage_timeout: The longest a transient broker outage is ridden out.
     """
 
     def __init__(
@@ -67,8 +70,14 @@ class TransactionalSubscriber(ConsumeLoop):
         *,
         transactional_id_prefix: str,
         rebalance_timeout: float,
+        outage_timeout: float = 300.0,
     ) -> None:
-        super().__init__(subscription, handler, rebalance_timeout=rebalance_timeout)
+        super().__init__(
+            subscription,
+            handler,
+            rebalance_timeout=rebalance_timeout,
+            outage_timeout=outage_timeout,
+        )
         self._producers = PartitionProducers(
             sender,
             transactional_id_prefix,
@@ -78,6 +87,7 @@ class TransactionalSubscriber(ConsumeLoop):
         )
         self._limiter = anyio.CapacityLimiter(subscription.options.concurrency)
         self._scopes: dict[Any, anyio.CancelScope] = {}
+        self._transactions = 0
 
     async def start(self, client_kwargs: dict[str, Any], consumer_kwargs: dict[str, Any]) -> None:
         """Creates and connects the consumer; manually assigned partitions start pending."""
@@ -106,6 +116,15 @@ class TransactionalSubscriber(ConsumeLoop):
             if scope is not None:
                 scope.cancel()
         await self._producers.revoke(revoked)
+
+    def _progress(self) -> int:
+        return self._transactions
+
+    async def _rewind(self) -> None:
+        # The producers were closed as run() ended: every assigned partition is fenced
+        # and rewound again before its records count.
+        await super()._rewind()
+        self._producers.assign(self._consumer.assignment())
 
     async def _before_fetch(self) -> None:
         if self._producers.pending:
@@ -151,6 +170,7 @@ class TransactionalSubscriber(ConsumeLoop):
         try:
             with anyio.CancelScope() as self._scopes[tp]:
                 if await self._handle_in_transaction(tp, messages, sender, chunk.end):
+                    self._transactions += 1
                     self._producers.committed(tp)
                     self._tracker.finish(tp, chunk)
         finally:
@@ -174,7 +194,7 @@ class TransactionalSubscriber(ConsumeLoop):
         except Exception as error:
             self._tracker.forget((tp,))
             if not await self._producers.failed(self._consumer, tp, messages[0].offset, error):
-                self._fail(error)
+                self._interrupt(error)
             return False
         return True
 

@@ -2,7 +2,9 @@
 
 A loop owns one ``AIOKafkaConsumer``, the offsets in flight (:class:`OffsetTracker`),
 a :class:`Committer` and the :class:`RebalanceListener` that finishes and commits work
-before partitions move. It stops on request or on its first failure. The two loops
+before partitions move. It stops on request or on its first failure; a transient broker
+outage only interrupts it (see :mod:`stream.kafka._outage`): :meth:`ConsumeLoop.recover`
+rewinds it to the committed offsets, and it runs again. The two loops
 (:class:`~stream.kafka._subscriber.Subscriber` for at-least-once and at-most-once,
 :class:`~stream.kafka._exactly_once.TransactionalSubscriber` for exactly-once) each add
 their own ``run``.
@@ -23,6 +25,7 @@ from stream.core.transport import Message, RecordHandler, Subscription
 from stream.kafka._consumer import open_consumer
 from stream.kafka._errors import SubscriptionFailedError
 from stream.kafka._offsets import OffsetTracker
+from stream.kafka._outage import Outage, is_transient
 from stream.kafka._partitions import PartitionControl
 from stream.kafka._rebalance import Committer, RebalanceListener
 
@@ -46,16 +49,25 @@ class ConsumeLoop(ABC):
         subscription: What to consume and how.
         handler: The core's handler for it.
         rebalance_timeout: The longest a rebalance waits for work on revoked partitions.
+        outage_timeout: The longest a transient broker outage is ridden out.
 
     Attributes:
         failure: Why the subscription stopped on its own, or ``None``.
+        interruption: The transient error that wound the loop down, until it recovers.
     """
 
     def __init__(
-        self, subscription: Subscription, handler: RecordHandler, *, rebalance_timeout: float
+        self,
+        subscription: Subscription,
+        handler: RecordHandler,
+        *,
+        rebalance_timeout: float,
+        outage_timeout: float = 300.0,
     ) -> None:
         self.subscription = subscription
         self.failure: SubscriptionFailedError | None = None
+        self.interruption: Exception | None = None
+        self._outage = Outage(subscription.name, outage_timeout)
         self._handler = handler
         self._commit_timeout = rebalance_timeout
         self._tracker: OffsetTracker[Any] = OffsetTracker()
@@ -73,11 +85,16 @@ class ConsumeLoop(ABC):
             rebalance_timeout,
             after_assign=self._assigned,
             after_revoke=self._revoked,
-            give_up=lambda: self._ended or self.failure is not None,
+            give_up=lambda: self._ended or self._broken,
         )
         self.partitions = PartitionControl(handler)
         self._consumer: Any = None
-        self._stopping = False
+        self._stopping = False  # the loop winds down: asked to, failed or interrupted
+        self._stop_requested = False
+        self._recovery_scope: anyio.CancelScope | None = None
+        # The first offset fetched of each partition: where a rewind goes when the group
+        # never committed one.
+        self._first_fetched: dict[Any, int] = {}
         self._ended = False  # run() returned: no work in flight will finish any more
         self._fetch_scope: anyio.CancelScope | None = None
         # getmany returns as soon as records are there; the timeout only bounds an idle
@@ -116,9 +133,84 @@ class ConsumeLoop(ABC):
 
     def request_stop(self) -> None:
         """Stops fetching; work already in a handler finishes and is committed."""
+        self._stop_requested = True
+        self._wind_down()
+        if self._recovery_scope is not None:
+            self._recovery_scope.cancel()
+
+    async def recover(self) -> bool:
+        """After :meth:`run` returned: whether to run it again.
+
+        ``True`` after a transient interruption, once the finished work is committed and
+        every assigned partition is rewound to its committed offset (retried with backoff
+        while the outage lasts); ``False`` after a stop or a failure, or once the outage
+        outlasted its bound (then :attr:`failure` says why).
+        """
+        if self.interruption is None or self._stop_requested or self.failure is not None:
+            return False
+        try:
+            with anyio.CancelScope() as self._recovery_scope:
+                while True:
+                    await anyio.sleep(self._outage.backoff())
+                    try:
+                        with anyio.fail_after(self._outage.attempt_timeout()):
+                            await self._rewind()
+                        break
+                    except Exception as error:
+                        if not (is_transient(error) and self._bear(error)):
+                            self._fail(error)
+                            return False
+        finally:
+            self._recovery_scope = None
+        if self._stop_requested:
+            return False
+        self._outage.resumed()
+        self.interruption = None
+        self._stopping = False
+        return True
+
+    async def _rewind(self) -> None:
+        """Commits the finished prefix, drops the rest and seeks every assigned partition
+        to its committed offset (or, with none, to the first offset fetched)."""
+        await self._committer.commit()
+        self._tracker.forget(self._tracker.partitions())
+        consumer = self._consumer
+        for tp in consumer.assignment():
+            offset = await consumer.committed(tp)
+            if offset is None:
+                offset = self._first_fetched.get(tp)
+            if offset is not None:
+                consumer.seek(tp, offset)
+
+    def _interrupt(self, error: Exception) -> None:
+        """A send, ack, commit or fetch failed: ride a transient outage out, else fail."""
+        if self.failure is not None:
+            return
+        if not (is_transient(error) and self._bear(error)):
+            self._fail(error)
+            return
+        if self.interruption is None:
+            self.interruption = error
+        self._wind_down()
+
+    def _bear(self, error: BaseException) -> bool:
+        return self._outage.bear(error, self._progress())
+
+    def _progress(self) -> int:
+        """Counts successful commits (an outage ends at the next one)."""
+        return self._committer.commits
+
+    @property
+    def _broken(self) -> bool:
+        """Whether work in flight can no longer commit (a failure or an interruption)."""
+        return self.failure is not None or self.interruption is not None
+
+    def _wind_down(self) -> None:
         self._stopping = True
         if self._fetch_scope is not None:
             self._fetch_scope.cancel()
+        # A revocation waiting for work that will not finish gives up now.
+        self._tracker.wake()
 
     async def _fetch(self) -> dict[Any, list[Any]] | None:
         """The next records by partition (maybe none), or ``None`` once stopped or failed."""
@@ -129,9 +221,13 @@ class ConsumeLoop(ABC):
                     timeout_ms=self._fetch_timeout_ms,
                     max_records=self.subscription.options.max_records,
                 )
+                first_fetched = self._first_fetched
+                for tp, records in batches.items():
+                    if tp not in first_fetched:
+                        first_fetched[tp] = records[0].offset
                 return batches
-        except Exception as error:  # aiokafka retries what can be retried itself
-            self._fail(error)
+        except Exception as error:
+            self._interrupt(error)
             return None
         finally:
             self._fetch_scope = None
@@ -172,5 +268,3 @@ class ConsumeLoop(ABC):
             self.failure = SubscriptionFailedError(name, error)
             self.failure.__cause__ = error
         self.request_stop()
-        # A revocation waiting for this work gives up now instead of at its timeout.
-        self._tracker.wake()

@@ -82,6 +82,10 @@ class OffsetTracker(Generic[P]):
             if partition in self._chunks and offset > self._ready.get(partition, -1):
                 self._ready[partition] = offset
 
+    def partitions(self) -> list[P]:
+        """Every partition with work in flight or offsets ready."""
+        return [*self._chunks, *(p for p in self._ready if p not in self._chunks)]
+
     def busy(self, partitions: Collection[P]) -> bool:
         """Whether any chunk of ``partitions`` is still in flight."""
         chunks = self._chunks

@@ -17,12 +17,12 @@ from aiokafka.errors import (
 
 from stream.kafka._offsets import OffsetTracker
 
-__all__ = ("Committer", "RebalanceListener", "describe_partitions")
+__all__ = ("COMMIT_INTERVAL", "Committer", "RebalanceListener", "describe_partitions")
 
 logger = logging.getLogger("stream.kafka")
 
-_COMMIT_INTERVAL = 0.25
-"""Seconds between commits of a trickle of work (see the acker in ``_subscriber``)."""
+COMMIT_INTERVAL = 0.25
+"""Seconds between commits while work keeps finishing (see the acker in ``_subscriber``)."""
 
 PartitionsHook = Callable[[Collection[Any]], Awaitable[None]]
 
@@ -51,9 +51,18 @@ class Committer:
 
     Attributes:
         consumer: The subscription's ``AIOKafkaConsumer``, once it is connected.
+        commits: Successful commits so far.
     """
 
-    __slots__ = ("_enabled", "_last", "_lock", "_name", "_tracker", "consumer", "finished")
+    __slots__ = (
+        "_enabled",
+        "_last",
+        "_lock",
+        "_name",
+        "_tracker",
+        "commits",
+        "consumer",
+    )
 
     def __init__(self, tracker: OffsetTracker[Any], name: str, *, enabled: bool = True) -> None:
         self.consumer: Any = None
@@ -64,23 +73,21 @@ class Committer:
         # order and move its committed offset back.
         self._lock = anyio.Lock()
         self._last = time.monotonic()
-        # Units of work finished since the last commit: the acker counts them.
-        self.finished = 0
+        self.commits = 0
 
     def seconds_until_due(self) -> float:
         """How long until the commit interval since the last commit has passed."""
-        return max(0.0, _COMMIT_INTERVAL - (time.monotonic() - self._last))
+        return max(0.0, COMMIT_INTERVAL - (time.monotonic() - self._last))
 
     async def commit_if_due(self) -> None:
         """Commits if the last commit is older than the commit interval."""
-        if time.monotonic() - self._last >= _COMMIT_INTERVAL:
+        if time.monotonic() - self._last >= COMMIT_INTERVAL:
             await self.commit()
 
     async def commit(self) -> None:
         """Commits every offset the tracker has ready; a failed commit is retried later."""
         async with self._lock:
             self._last = time.monotonic()
-            self.finished = 0
             offsets = self._tracker.take()
             if not offsets or not self._enabled or self.consumer is None:
                 return
@@ -108,6 +115,7 @@ class Committer:
                 # not lose their ready offsets, or the final commit would leave them out.
                 self._tracker.restore(offsets)
                 raise
+            self.commits += 1
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
 
@@ -115,6 +123,7 @@ class Committer:
         """Commits ``offsets`` at once (at-most-once, before handling); raises on failure."""
         async with self._lock:
             await self.consumer.commit(dict(offsets))
+            self.commits += 1
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
 

@@ -59,6 +59,7 @@ class Run:
         *,
         max_unacked_batches: int,
         shutdown_timeout: float,
+        outage_timeout: float,
         transactional_id_prefix: str,
         block_warning: float | None,
     ) -> Run:
@@ -75,6 +76,7 @@ class Run:
                         sender,
                         transactional_id_prefix=transactional_id_prefix,
                         rebalance_timeout=shutdown_timeout,
+                        outage_timeout=outage_timeout,
                     )
                 else:
                     subscriber = Subscriber(
@@ -83,6 +85,7 @@ class Run:
                         sender,
                         max_unacked_batches=max_unacked_batches,
                         rebalance_timeout=shutdown_timeout,
+                        outage_timeout=outage_timeout,
                     )
                 await subscriber.start(client_kwargs, consumer_kwargs)
                 subscribers.append(subscriber)
@@ -124,10 +127,7 @@ class Run:
     async def close(self) -> None:
         """Leaves the groups and disconnects the consumers, then flushes the producer."""
         for subscriber in self.subscribers:
-            try:
-                await subscriber.close()
-            except Exception:
-                logger.exception("%s: closing the consumer failed", subscriber.subscription.name)
+            await _close(subscriber)
         try:
             await self.sender.stop()
         except Exception:
@@ -174,12 +174,25 @@ class Run:
     async def _consume(self, subscriber: ConsumeLoop) -> None:
         try:
             await subscriber.run()
+            # A transient broker outage only interrupts a loop: it runs again once rewound.
+            while await subscriber.recover():
+                await subscriber.run()
         except Exception as error:
             logger.exception("%s: consume loop crashed", subscriber.subscription.name)
             subscriber.failure = SubscriptionFailedError(subscriber.subscription.name, error)
             subscriber.failure.__cause__ = error
+        # It consumes no more (stopped, with its work committed, or failed): leave the group
+        # now, not when the whole service's drain ends, so partitions the group hands out
+        # meanwhile go to members that consume them (issue 11, #2).
+        with anyio.CancelScope(shield=True):
+            await _close(subscriber)
         if subscriber.failure is not None:
-            # Leave the group now, so its partitions go to healthy members.
-            with anyio.CancelScope(shield=True):
-                await subscriber.close()
             self._failed.set()
+
+
+async def _close(subscriber: ConsumeLoop) -> None:
+    """Closes ``subscriber`` (safe twice); a failure is logged, not raised."""
+    try:
+        await subscriber.close()
+    except Exception:
+        logger.exception("%s: closing the consumer failed", subscriber.subscription.name)

@@ -278,6 +278,7 @@ class PartitionProducers:
         closing = list(self._ready.values())
         self._ready.clear()
         self._pending.clear()
+        self._failures.clear()
         await _discard_all(closing)
 
     def _seek(self, consumer: Any, tp: Any, committed: int | None) -> None:
