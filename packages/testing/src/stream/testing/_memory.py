@@ -85,7 +85,11 @@ class MemoryBroker(Transport):
         self._topics: dict[str, _Topic] = {}
         self._committed: dict[tuple[str, str, int], int] = {}
         self._members: list[_Member] = []
-        self._lock = anyio.Lock()
+        # Who owns which partitions changes only when a member comes or goes or a topic
+        # is created; worked out on every delivery it was the broker's largest cost.
+        self._plan: list[tuple[_Member, list[tuple[str, int]]]] | None = None
+        # Uncontended, taking the lock need not yield: delivery yields once per chunk anyway.
+        self._lock = anyio.Lock(fast_acquire=True)
         self._failures: list[DeadLetterMessage] = []
         self._started = False
         self.max_deliveries = max_deliveries
@@ -108,13 +112,14 @@ class MemoryBroker(Transport):
         if not self.wait_retry_backoff:
             handler.use_retry_sleep(_no_wait)
         self._members.append(_Member(subscription, handler, pattern))
+        self._plan = None
 
     async def start(self) -> None:
         """Positions new groups (``latest`` skips what is there) and delivers what waits."""
         self._started = True
-        for member in self._members:
+        for member, assigned in self._assignments():
             if member.subscription.options.auto_offset_reset == "latest":
-                for topic, partition in self._assigned(member):
+                for topic, partition in assigned:
                     log = self._topics[topic].partitions[partition]
                     self._committed.setdefault(
                         (member.subscription.group_id, topic, partition), len(log)
@@ -125,6 +130,7 @@ class MemoryBroker(Transport):
         """Forgets the subscriptions; logs and committed offsets stay for the next start."""
         self._started = False
         self._members.clear()
+        self._plan = None
 
     async def publish(self, message: OutgoingMessage) -> None:
         """Appends ``message`` to its partition and delivers it to every group."""
@@ -171,6 +177,7 @@ class MemoryBroker(Transport):
         if topic in self._topics:
             raise ValueError(f"topic {topic!r} already exists")
         self._topics[topic] = _Topic([[] for _ in range(partitions)])
+        self._plan = None
 
     def committed(self, group_id: str, topic: str, partition: int = 0) -> int:
         """The next offset ``group_id`` will read from ``topic``'s ``partition``."""
@@ -184,6 +191,7 @@ class MemoryBroker(Transport):
             wanted = self._default_partitions
             count = wanted.get(name, 1) if isinstance(wanted, Mapping) else wanted
             topic = self._topics[name] = _Topic([[] for _ in range(count)])
+            self._plan = None
         return topic
 
     def _append(self, outgoing: OutgoingMessage) -> None:
@@ -214,6 +222,15 @@ class MemoryBroker(Transport):
         )
         log.append(message)
         topic.in_order.append(message)
+
+    def _assignments(self) -> list[tuple[_Member, list[tuple[str, int]]]]:
+        """Each member with the partitions it owns, worked out again after a change."""
+        plan = self._plan
+        if plan is None:
+            plan = [(member, self._assigned(member)) for member in self._members]
+            # Working it out may create the topics members name; that change is in it.
+            self._plan = plan
+        return plan
 
     def _assigned(self, member: _Member) -> list[tuple[str, int]]:
         """The partitions ``member`` owns: a range assignment within its group, as Kafka's."""
@@ -263,8 +280,8 @@ class MemoryBroker(Transport):
         progressed = True
         while progressed:
             progressed = False
-            for member in list(self._members):
-                for topic, partition in self._assigned(member):
+            for member, assigned in self._assignments():
+                for topic, partition in assigned:
                     progressed |= await self._deliver_partition(member, topic, partition)
 
     async def _deliver_partition(self, member: _Member, topic: str, partition: int) -> bool:
