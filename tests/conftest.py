@@ -5,6 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from stream.kafka_local import LocalKafka
+from tests.cluster import healed, start_cluster
+
 # C1 alone: the brokers a test run starts live for seconds to minutes, where the C2
 # compiler's warm-up only competes for the two cores; each start is ~40% faster without it.
 QUICK_JVM = "-XX:TieredStopAtLevel=1"
@@ -27,3 +30,36 @@ def quick_jvm_start() -> Iterator[None]:
         if "JAVA_TOOL_OPTIONS" not in os.environ:
             patch.setenv("JAVA_TOOL_OPTIONS", QUICK_JVM)
         yield
+
+
+@pytest.fixture(scope="session")
+def _session_cluster() -> Iterator[LocalKafka]:
+    """One three-node cluster behind a fault proxy for every ``cluster`` test (tests/cluster.py)."""
+    kafka = start_cluster()
+    try:
+        yield kafka
+    finally:
+        kafka.stop()
+
+
+@pytest.fixture
+def kafka_cluster(_session_cluster: LocalKafka) -> Iterator[LocalKafka]:
+    """The session's cluster; whatever a test takes down is up and in sync again after it."""
+    yield from healed(_session_cluster)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leaves the extended ``cluster`` tests out unless ``-m`` names the marker.
+
+    ``@pytest.mark.cluster("extended")`` marks the cluster rows a plain ``pytest`` skips to
+    stay within CI's time; ``pytest -m cluster`` runs every cluster test.
+    """
+    if "cluster" in (config.option.markexpr or ""):
+        return
+    kept, extended = [], []
+    for item in items:
+        marker = item.get_closest_marker("cluster")
+        (extended if marker is not None and "extended" in marker.args else kept).append(item)
+    if extended:
+        config.hook.pytest_deselected(items=extended)
+        items[:] = kept

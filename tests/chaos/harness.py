@@ -167,6 +167,8 @@ class Scenario:
         transient_rate: Share of items failing once or twice before they succeed.
         graceful: Whether the faults are all graceful, so no output may repeat even
             at-least-once.
+        partitions: Partitions of the input, output and dead-letter topics.
+        replication: Their replication factor (3 on the cluster of tests/cluster.py).
     """
 
     name: str
@@ -176,6 +178,8 @@ class Scenario:
     concurrency: int = 1
     transient_rate: float = 0.005
     graceful: bool = False
+    partitions: int = PARTITIONS
+    replication: int = 1
 
 
 class ChaosRun:
@@ -203,12 +207,26 @@ class ChaosRun:
         self._topics = topics
         self._group_id = f"chaos-{uuid.uuid4().hex[:8]}"
 
+    @property
+    def topics(self) -> tuple[str, str]:
+        """The input and output topics."""
+        return self._topics
+
+    @property
+    def group_id(self) -> str:
+        """The workers' consumer group."""
+        return self._group_id
+
     async def add_worker(self) -> Worker:
         """Starts one more worker process and returns once it is consuming."""
         name = f"w{len(self.workers) + 1}"
         source, target = self._topics
+        # Behind the fault proxy when there is one: network faults hit the service only.
+        proxied = self.kafka.config.proxied
         config = PipelineConfig(
-            bootstrap=self.kafka.bootstrap_servers,
+            bootstrap=self.kafka.proxy.bootstrap_servers
+            if proxied
+            else self.kafka.bootstrap_servers,
             source=source,
             target=target,
             group=self._group_id,
@@ -283,8 +301,8 @@ async def run_scenario(
     logs = artifacts / "logs" / slug
     shutil.rmtree(logs, ignore_errors=True)  # the last run's logs only
     logs.mkdir(parents=True)
-    source, target = await _create_topics(kafka.bootstrap_servers, slug)
-    reader = Reader(kafka.bootstrap_servers, target, source + ".dlq", PARTITIONS)
+    source, target = await _create_topics(kafka.bootstrap_servers, slug, scenario)
+    reader = Reader(kafka.bootstrap_servers, target, source + ".dlq", scenario.partitions)
     sent = Sent()
     produced = anyio.Event()
     async with anyio.create_task_group() as group:
@@ -342,14 +360,17 @@ def _poison_delay(sent: Sent, letters: list[Letter]) -> float | None:
     return max(delays) if delays else None
 
 
-async def _create_topics(bootstrap: str, slug: str) -> tuple[str, str]:
+async def _create_topics(bootstrap: str, slug: str, scenario: Scenario) -> tuple[str, str]:
     suffix = uuid.uuid4().hex[:6]
     source, target = f"chaos-{slug}-in-{suffix}", f"chaos-{slug}-out-{suffix}"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics(
-            [NewTopic(name, PARTITIONS, 1) for name in (source, target, source + ".dlq")]
+            [
+                NewTopic(name, scenario.partitions, scenario.replication)
+                for name in (source, target, source + ".dlq")
+            ]
         )
     finally:
         await admin.close()

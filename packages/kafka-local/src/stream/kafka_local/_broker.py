@@ -1,8 +1,8 @@
-"""The local broker: one ``java kafka.Kafka`` process with its own folder and ports.
+"""The local broker: one node, or a KRaft quorum of several, with their folders and ports.
 
-The broker runs from jars that Maven downloads once into a per-user cache; each
-:class:`LocalKafka` gets its own temporary folder, free ports and a freshly formatted
-log dir.
+The nodes run from jars that Maven downloads once into a per-user cache; each
+:class:`LocalKafka` gets its own temporary folder, free ports and freshly formatted log
+dirs (one per node, all of one cluster id).
 """
 
 from __future__ import annotations
@@ -12,83 +12,90 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
 from stream.kafka_local._config import LocalKafkaConfig
 from stream.kafka_local._files import cluster_id, log4j2_properties, server_properties
 from stream.kafka_local._jars import LauncherError, check_java, ensure_kafka_jars, tail
-from stream.kafka_local._process import (
-    broker_ready,
-    free_ports,
-    kill_group,
-    spawn_watchdog,
-    terminate_group,
-)
+from stream.kafka_local._node import KafkaNode, NodePorts, PortInUseError
+from stream.kafka_local._process import free_ports
+from stream.kafka_local._proxy import FaultProxy
 
 __all__ = ("LocalKafka",)
 
-_HOST = "127.0.0.1"
-_STOP_GRACE = 20.0
 _PORT_ATTEMPTS = 3
 
 
-class _PortInUseError(LauncherError):
-    """The broker exited because one of its ports was taken."""
-
-
 class LocalKafka:
-    """One local Kafka broker process; also a context manager (start on enter, stop on exit).
+    """Local Kafka: one node, or a cluster of ``config.nodes``; also a context manager.
+
+    The nodes start and stop together; each one can also be killed and started again on
+    its own (:attr:`nodes`), while the others serve.
 
     Example:
-        >>> with LocalKafka() as kafka:  # doctest: +SKIP
-        ...     print(kafka.bootstrap_servers)
+        >>> with LocalKafka(LocalKafkaConfig(nodes=3)) as kafka:  # doctest: +SKIP
+        ...     kafka.nodes[0].kill()  # a crash; the other two take over its partitions
+        ...     kafka.nodes[0].start()
     """
 
     def __init__(self, config: LocalKafkaConfig | None = None) -> None:
-        """Prepare a broker; nothing runs until :meth:`start`."""
+        """Prepare the nodes; nothing runs until :meth:`start`."""
         self.config = config if config is not None else LocalKafkaConfig()
         self._tmp: Path | None = None
-        self._port = 0
-        self._controller_port = 0
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._watchdog: subprocess.Popen[bytes] | None = None
+        self._nodes: tuple[KafkaNode, ...] = ()
+        self._proxy: FaultProxy | None = None
         self._lock = threading.RLock()
         self._java_ok = False
 
     @property
     def bootstrap_servers(self) -> str:
-        """``"127.0.0.1:<port>"`` of the running broker."""
-        if self._tmp is None:
-            raise LauncherError("the local Kafka broker has not been started")
-        return f"{_HOST}:{self._port}"
+        """``"127.0.0.1:<port>,..."``: every node's own client listener (no proxy)."""
+        return ",".join(node.bootstrap_servers for node in self._started())
+
+    @property
+    def nodes(self) -> tuple[KafkaNode, ...]:
+        """The nodes, by ``node.id`` (1, 2, 3, ...)."""
+        return self._started()
+
+    @property
+    def proxy(self) -> FaultProxy:
+        """The fault proxy in front of the nodes (``LocalKafkaConfig(proxied=True)``).
+
+        Bootstrap through ``proxy.bootstrap_servers`` to stay behind it: the nodes then
+        advertise the proxy's ports to that client.
+        """
+        self._started()
+        if self._proxy is None:
+            raise LauncherError(
+                "this LocalKafka has no fault proxy: start it with LocalKafkaConfig(proxied=True)"
+            )
+        return self._proxy
 
     @property
     def data_dir(self) -> Path:
-        """The broker's log dir (``log.dirs``) inside its temporary folder."""
-        if self._tmp is None:
-            raise LauncherError("the local Kafka broker has not been started")
-        return self._tmp / "data"
+        """The first node's log dir (``log.dirs``) inside its folder."""
+        return self._started()[0].folder / "data"
 
     @property
     def pid(self) -> int | None:
-        """Process id of the running java process, or ``None``."""
-        proc = self._proc
-        return proc.pid if proc is not None and proc.poll() is None else None
+        """Process id of the first node's java process, or ``None`` when it is not running."""
+        return self._nodes[0].pid if self._nodes else None
 
     def start(self) -> None:
-        """Download the jars if needed, format storage once, start java and wait until ready.
+        """Download the jars if needed, format storage once, start every node not running
+        and wait until each is ready.
 
         Raises:
             LauncherError: Java or Maven missing, download failed, the jar cache failed
-                its checks (see the package README, "Trust"), the broker exited early or
+                its checks (see the package README, "Trust"), a node exited early or
                 was not ready within ``startup_timeout``.
         """
         with self._lock:
-            if self.pid is not None:
+            if self._nodes and all(node.pid is not None for node in self._nodes):
                 return
-            self._halt(kill=True)  # reap a broker that died on its own, and its watchdog
             if not self._java_ok:
                 check_java(self.config.java)
                 self._java_ok = True
@@ -101,17 +108,17 @@ class LocalKafka:
                 try:
                     if fresh:
                         self._prepare(libs)
-                    self._launch(libs)
+                    self._launch()
                     return
                 except BaseException as exc:
                     self._halt(kill=True)
                     if fresh:
                         self._remove_tmp()
-                    if not (isinstance(exc, _PortInUseError) and attempt < attempts):
+                    if not (isinstance(exc, PortInUseError) and attempt < attempts):
                         raise
 
     def stop(self) -> None:
-        """Stop the broker (SIGTERM, then SIGKILL after 20 s) and remove its temporary folder.
+        """Stop every node (SIGTERM, then SIGKILL after 20 s) and remove the temporary folder.
 
         The folder is kept if ``config.keep_data`` is set. Safe to call more than once.
         """
@@ -120,13 +127,13 @@ class LocalKafka:
             self._remove_tmp()
 
     def restart(self) -> None:
-        """Stop the broker cleanly and start it again on the same ports with the same data."""
+        """Stop every node cleanly and start them again on the same ports with the same data."""
         with self._lock:
             self._halt(kill=False)
             self.start()
 
     def kill(self) -> None:
-        """SIGKILL the broker, like a crash; data and ports are kept for :meth:`start`."""
+        """SIGKILL every node, like a crash; data and ports are kept for :meth:`start`."""
         with self._lock:
             self._halt(kill=True)
 
@@ -144,51 +151,106 @@ class LocalKafka:
         """Stop the broker."""
         self.stop()
 
+    def _started(self) -> tuple[KafkaNode, ...]:
+        if self._tmp is None:
+            raise LauncherError("the local Kafka broker has not been started")
+        return self._nodes
+
     def _prepare(self, libs: Path) -> None:
-        """Create the temporary folder, pick ports, write the configs and format storage."""
+        """Create the temporary folder, the proxy, pick ports, write configs, format storage."""
         self._tmp = Path(tempfile.mkdtemp(prefix="stream-kafka-"))
         # Until stop(): a killed broker still leaves a folder to remove at exit.
         atexit.register(self._atexit_stop)
-        if self.config.port is None:
-            self._port, self._controller_port = free_ports(2)
-        else:
-            self._port = self.config.port
-            (self._controller_port,) = free_ports(1)
-        (self._tmp / "logs").mkdir()
-        (self._tmp / "log4j2.properties").write_text(log4j2_properties(), encoding="utf-8")
-        (self._tmp / "server.properties").write_text(
-            server_properties(
-                port=self._port,
-                controller_port=self._controller_port,
-                data_dir=self._tmp / "data",
-                partitions=self.config.partitions,
-                extra=self.config.extra_properties,
-            ),
-            encoding="utf-8",
-        )
+        config = self.config
+        per_node = 4 if config.proxied else 2
+        picked = iter(free_ports(per_node * config.nodes))
+        ports = []
+        for _ in range(config.nodes):
+            client, controller = next(picked), next(picked)
+            if config.port is not None:
+                client = config.port
+            if config.proxied:
+                ports.append(NodePorts(client, controller, next(picked), next(picked)))
+            else:
+                ports.append(NodePorts(client, controller))
+        voters = {n: p.controller for n, p in enumerate(ports, start=1)}
+        if config.proxied:
+            self._proxy = FaultProxy(
+                {
+                    n: (p.proxy, p.proxied)
+                    for n, p in enumerate(ports, start=1)
+                    if p.proxy is not None and p.proxied is not None
+                }
+            )
+            self._proxy.start()
+        nodes = []
+        for node_id, node_ports in enumerate(ports, start=1):
+            folder = self._tmp / f"node-{node_id}"
+            (folder / "logs").mkdir(parents=True)
+            node = KafkaNode(
+                node_id,
+                node_ports,
+                folder,
+                self._java_command(libs, folder, heap=config.heap),
+                config.startup_timeout,
+            )
+            (folder / "log4j2.properties").write_text(log4j2_properties(), encoding="utf-8")
+            proxied = (
+                (node_ports.proxied, node_ports.proxy)
+                if node_ports.proxied is not None and node_ports.proxy is not None
+                else None
+            )
+            (folder / "server.properties").write_text(
+                server_properties(
+                    port=node_ports.client,
+                    controller_port=node_ports.controller,
+                    data_dir=folder / "data",
+                    partitions=config.partitions,
+                    extra=config.extra_properties,
+                    node_id=node_id,
+                    voters=voters,
+                    proxied=proxied,
+                ),
+                encoding="utf-8",
+            )
+            nodes.append(node)
+        self._nodes = tuple(nodes)
+        cluster = cluster_id()
+        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            for done in pool.map(lambda n: self._format(libs, n, cluster), nodes):
+                done()
+
+    def _format(self, libs: Path, node: KafkaNode, cluster: str) -> Callable[[], None]:
+        """Format one node's storage; returns what raises its error in the calling thread."""
         command = [
-            *self._java_command(libs, heap="256m"),
+            *self._java_command(libs, node.folder, heap="256m"),
             "kafka.tools.StorageTool",
             "format",
             "-t",
-            cluster_id(),
+            cluster,
             "-c",
-            str(self._tmp / "server.properties"),
+            str(node.folder / "server.properties"),
         ]
         try:
             done = subprocess.run(  # noqa: S603 - java chosen by the caller, fixed arguments
                 command, capture_output=True, text=True, timeout=180, check=False
             )
         except subprocess.TimeoutExpired:
-            raise LauncherError(f"Formatting the Kafka storage in {self._tmp} hung") from None
-        if done.returncode != 0:
-            raise LauncherError(
-                f"Formatting the Kafka storage in {self._tmp} failed (exit code "
+            message = f"Formatting the Kafka storage in {node.folder} hung"
+        else:
+            if done.returncode == 0:
+                return lambda: None
+            message = (
+                f"Formatting the Kafka storage in {node.folder} failed (exit code "
                 f"{done.returncode}).\n" + tail(done.stdout + done.stderr)
             )
 
-    def _java_command(self, libs: Path, heap: str) -> list[str]:
-        assert self._tmp is not None
+        def fail() -> None:
+            raise LauncherError(message)
+
+        return fail
+
+    def _java_command(self, libs: Path, folder: Path, heap: str) -> list[str]:
         return [
             self.config.java,
             f"-Xms{heap}",
@@ -196,94 +258,36 @@ class LocalKafka:
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             "-Djava.awt.headless=true",
-            f"-Dkafka.logs.dir={self._tmp / 'logs'}",
-            f"-Dlog4j2.configurationFile={self._tmp / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={folder / 'logs'}",
+            f"-Dlog4j2.configurationFile={folder / 'log4j2.properties'}",
             "-cp",
             f"{libs}/*",
         ]
 
-    def _launch(self, libs: Path) -> None:
-        """Spawn the broker and wait until it serves metadata to clients."""
-        assert self._tmp is not None
-        command = [
-            *self._java_command(libs, heap=self.config.heap),
-            "kafka.Kafka",
-            str(self._tmp / "server.properties"),
-        ]
-        # A file, not a PIPE: nobody reads java's output while it runs, and a full pipe
-        # would stall the broker.
-        with (self._tmp / "java.out").open("ab") as out:
-            # Own session: a Ctrl-C in the terminal reaches us, not java; we stop it.
-            self._proc = subprocess.Popen(  # noqa: S603 - java chosen by the caller
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=self._tmp,
-                start_new_session=True,
-            )
-        self._watchdog = spawn_watchdog(self._proc.pid)
-        self._wait_ready(self._proc)
-
-    def _wait_ready(self, proc: subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + self.config.startup_timeout
-        while True:
-            if proc.poll() is not None:
-                logs = self._logs()
-                if any("Address already in use" in text for text in logs.values()):
-                    raise _PortInUseError(
-                        f"The local Kafka broker could not listen on 127.0.0.1:{self._port} "
-                        f"or :{self._controller_port}: the port is already in use.\n"
-                        + self._log_tail()
-                    )
-                raise LauncherError(
-                    f"The local Kafka broker exited early with code {proc.returncode}.\n"
-                    + self._log_tail()
-                )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise LauncherError(
-                    f"The local Kafka broker was not ready within "
-                    f"{self.config.startup_timeout:.0f} s on {self.bootstrap_servers}.\n"
-                    + self._log_tail()
-                )
-            if broker_ready(_HOST, self._port, timeout=min(2.0, max(remaining, 0.1))):
-                return
-            # A short pause between probes; connection refused returns at once.
-            time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
-
-    def _logs(self) -> dict[Path, str]:
-        """The broker's log and java's own output, by path (missing ones left out)."""
-        assert self._tmp is not None
-        paths = (self._tmp / "logs" / "server.log", self._tmp / "java.out")
-        return {p: p.read_text(encoding="utf-8", errors="replace") for p in paths if p.is_file()}
-
-    def _log_tail(self) -> str:
-        parts = [
-            f"  last lines of {path}:\n{tail(text)}"
-            for path, text in self._logs().items()
-            if text.strip()
-        ]
-        return "\n".join(parts) or "  (the broker wrote no log)"
+    def _launch(self) -> None:
+        """Start every node that is not running, together (a quorum needs a majority up),
+        then wait until each serves metadata to clients."""
+        waiting = [node for node in self._nodes if node.pid is None]
+        for node in waiting:
+            node.halt(kill=True)  # reap one that died on its own, and its watchdog
+            node.spawn()
+        for node in waiting:
+            node.wait_ready()
 
     def _halt(self, *, kill: bool) -> None:
-        """End the java process (and its watchdog) but keep the temporary folder."""
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            if kill:
-                kill_group(proc)
-            else:
-                terminate_group(proc, grace=_STOP_GRACE)
-        watchdog, self._watchdog = self._watchdog, None
-        if watchdog is not None:
-            # Killed, not released: releasing it would signal a group id that may be reused.
-            watchdog.kill()
-            watchdog.wait()
-            if watchdog.stdin is not None:
-                watchdog.stdin.close()
+        """End every node's java process but keep the temporary folder."""
+        if not kill:
+            for node in self._nodes:  # all at once: each waits for its own shutdown
+                node.signal_stop()
+        for node in self._nodes:
+            node.halt(kill=kill)
 
     def _remove_tmp(self) -> None:
         atexit.unregister(self._atexit_stop)
+        proxy, self._proxy = self._proxy, None
+        if proxy is not None:
+            proxy.stop()
+        self._nodes = ()
         tmp, self._tmp = self._tmp, None
         if tmp is not None and not self.config.keep_data:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -98,35 +98,59 @@ def server_properties(
     data_dir: Path,
     partitions: int,
     extra: Mapping[str, str],
+    node_id: int = 1,
+    voters: Mapping[int, int] | None = None,
+    proxied: tuple[int, int] | None = None,
 ) -> str:
     """Return server.properties for a combined broker+controller node on 127.0.0.1.
 
-    ``extra`` wins over every default, so callers can tune anything (message.max.bytes, ...).
+    Args:
+        port: The PLAINTEXT listener: clients and the other brokers.
+        controller_port: This node's controller listener.
+        data_dir: ``log.dirs``.
+        partitions: ``num.partitions`` of auto-created topics.
+        extra: Wins over every default, so callers can tune anything.
+        node_id: ``node.id``.
+        voters: ``{node id: controller port}`` of every node of the quorum; ``None`` for
+            a single node. With three or more, every topic (internal ones too) is
+            replicated three times and needs two in-sync replicas to take a write.
+        proxied: ``(listener port, proxy port)``: a second client listener, advertised
+            as the fault proxy's port, so clients that bootstrap through the proxy stay
+            behind it while the brokers replicate over PLAINTEXT, around it.
     """
+    voters = voters or {node_id: controller_port}
+    replicas = min(len(voters), 3)
+    in_sync = str(max(1, replicas - 1))
+    listeners = {"PLAINTEXT": port, "CONTROLLER": controller_port}
+    advertised = {"PLAINTEXT": port}
+    if proxied is not None:
+        listeners["PROXIED"], advertised["PROXIED"] = proxied
     props: dict[str, str] = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "node.id": str(node_id),
+        "controller.quorum.voters": ",".join(
+            f"{node}@127.0.0.1:{controller}" for node, controller in sorted(voters.items())
+        ),
+        "listeners": _listeners(listeners),
+        "advertised.listeners": _listeners(advertised),
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "listener.security.protocol.map": ",".join(f"{name}:PLAINTEXT" for name in listeners),
         "log.dirs": str(data_dir),
         "num.partitions": str(partitions),
         "auto.create.topics.enable": "true",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
+        "default.replication.factor": str(replicas),
+        "min.insync.replicas": in_sync,
         # One partition per internal topic: creating 50 offset partitions costs seconds
-        # on a small machine and buys nothing on a single node.
-        "offsets.topic.replication.factor": "1",
+        # on a small machine, and one is enough to test its leader moving.
+        "offsets.topic.replication.factor": str(replicas),
         "offsets.topic.num.partitions": "1",
         # Transactions (exactly-once) need the state log to be creatable on one node.
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": str(replicas),
+        "transaction.state.log.min.isr": in_sync,
         "transaction.state.log.num.partitions": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": str(replicas),
+        "share.coordinator.state.topic.min.isr": in_sync,
         # Tests join groups all the time; the default 3 s delay would slow every one.
         "group.initial.rebalance.delay.ms": "0",
         # Lets tests use short session timeouts to make failover quick.
@@ -145,6 +169,10 @@ def server_properties(
             raise ValueError(f"broker property {key!r} must be one line")
         props[key] = value
     return "".join(f"{key}={value}\n" for key, value in props.items())
+
+
+def _listeners(ports: Mapping[str, int]) -> str:
+    return ",".join(f"{name}://127.0.0.1:{port}" for name, port in ports.items())
 
 
 def log4j2_properties() -> str:
