@@ -45,6 +45,7 @@ class Member:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
+        self.read_at: list[float] = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -59,6 +60,7 @@ class Member:
         except queue.Empty:
             return None
         self.seen.append(line)
+        self.read_at.append(time.monotonic())
         return line
 
     def wait_for(self, text: str) -> None:
@@ -105,9 +107,9 @@ async def _produce(bootstrap: str, topic: str, seqs: Sequence[int]) -> None:
         await producer.stop()
 
 
-def _one_run(bootstrap: str, session_timeout_ms: int, *, static: bool) -> tuple[float, bool]:
-    """Seconds from SIGKILL to every partition handled again; whether the survivor's
-    partitions were revoked meanwhile."""
+def _one_run(bootstrap: str, session_timeout_ms: int, *, static: bool) -> tuple[float, float, bool]:
+    """Seconds from SIGKILL to every partition handled again and to the restarted
+    member's assignment; whether the survivor's partitions were revoked meanwhile."""
     topic, group = fresh_name("rejoin"), fresh_name("rejoin-group")
 
     async def setup() -> None:
@@ -137,7 +139,13 @@ def _one_run(bootstrap: str, session_timeout_ms: int, *, static: bool) -> tuple[
         recovered = time.monotonic() - killed
         second.drain()
         revoked = any("partitions revoked" in line for line in second.seen[before:])
-        return recovered, revoked
+        restarted = members[0]
+        assigned = next(
+            at
+            for at, line in zip(restarted.read_at, restarted.seen, strict=True)
+            if "partitions assigned" in line
+        )
+        return recovered, assigned - killed, revoked
     finally:
         for member in members:
             member.kill()
@@ -182,17 +190,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     with local_broker(args.bootstrap_servers) as bootstrap:
-        results: dict[bool, list[tuple[float, bool]]] = {False: [], True: []}
+        results: dict[bool, list[tuple[float, float, bool]]] = {False: [], True: []}
         for round_no in range(args.rounds):
             for static in (False, True):
-                seconds, revoked = _one_run(bootstrap, args.session_timeout_ms, static=static)
-                results[static].append((seconds, revoked))
+                run = _one_run(bootstrap, args.session_timeout_ms, static=static)
+                results[static].append(run)
                 name = "static" if static else "dynamic"
-                print(f"round {round_no + 1} {name:>7}: recovered in {seconds:.2f} s; "
-                      f"survivor's partitions revoked: {revoked}", flush=True)  # fmt: skip
+                print(f"round {round_no + 1} {name:>7}: recovered in {run[0]:.2f} s; restarted "
+                      f"member assigned after {run[1]:.2f} s; survivor's partitions revoked: "
+                      f"{run[2]}", flush=True)  # fmt: skip
     for static, runs in results.items():
         name = "group_instance_id" if static else "no group_instance_id"
-        print(f"{name:>22}: median {statistics.median(s for s, _ in runs):.2f} s to recover")
+        print(f"{name:>22}: median {statistics.median(r[0] for r in runs):.2f} s to recover")
 
 
 if __name__ == "__main__":
