@@ -49,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
         help="use this broker (default: $STREAM_KAFKA_BOOTSTRAP, else start a local one)",
     )
     parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="a network round trip between every client and the (local) broker, through "
+        "a delaying proxy; 0 (default) connects directly",
+    )
+    parser.add_argument(
         "--redraw",
         type=Path,
         metavar="RESULTS_JSON",
@@ -92,8 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     workdir = Path(tempfile.mkdtemp(prefix="stream-bench-work-"))
     given = args.bootstrap_servers
-    with local_broker(given) as bootstrap:
+    with local_broker(given, args.rtt_ms) as bootstrap:
         kafka = f"at {bootstrap} (given)" if given else f"local broker at {bootstrap}"
+        if args.rtt_ms:
+            kafka += f", behind a proxy adding a {args.rtt_ms:g} ms round trip"
         meta = describe_machine(config, kafka, args_list)
         results = asyncio.run(run_all(config, bootstrap, workdir, tuple(args.only), meta))
     written = write_results(results, out)

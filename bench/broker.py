@@ -3,6 +3,11 @@
 The harness watches the variants from outside: it reads the group's committed offsets and
 the output topic's end offsets from the broker, so the clock stops on what Kafka holds,
 not on what a variant says it did.
+
+With a round trip (``--rtt-ms``), the local broker is started behind
+``stream.kafka_local``'s ``FaultProxy`` in latency mode, and every client (the variants'
+and the harness's own) bootstraps through it: the brokers advertise the proxy's ports, so
+no client reaches them around it.
 """
 
 from __future__ import annotations
@@ -30,20 +35,38 @@ def fresh_name(prefix: str) -> str:
 
 
 @contextmanager
-def local_broker(bootstrap: str | None) -> Iterator[str]:
+def local_broker(bootstrap: str | None, rtt_ms: float = 0.0) -> Iterator[str]:
     """Yields a broker address: ``bootstrap``, ``STREAM_KAFKA_BOOTSTRAP``, or a local one
-    started here (and stopped on exit)."""
+    started here (and stopped on exit).
+
+    Args:
+        bootstrap: A broker to use as it is.
+        rtt_ms: A round trip to add between every client and the local broker, in
+            milliseconds (half of it each way); 0 connects directly.
+
+    Raises:
+        SystemExit: a round trip was asked for on a broker the harness did not start.
+    """
     given = bootstrap or os.environ.get(BOOTSTRAP_VARIABLE)
+    if given and rtt_ms:
+        raise SystemExit(
+            f"--rtt-ms needs the harness's own broker (it advertises the delaying proxy); "
+            f"drop --bootstrap-servers / {BOOTSTRAP_VARIABLE} ({given}) or --rtt-ms"
+        )
     if given:
         yield given
         return
     from stream.kafka_local import LocalKafka, LocalKafkaConfig
 
-    kafka = LocalKafka(LocalKafkaConfig(partitions=PARTITIONS))
+    kafka = LocalKafka(LocalKafkaConfig(partitions=PARTITIONS, proxied=rtt_ms > 0))
     print("starting a local Kafka broker...", flush=True)
     kafka.start()
     try:
-        yield kafka.bootstrap_servers
+        if rtt_ms <= 0:
+            yield kafka.bootstrap_servers
+            return
+        kafka.proxy.set_latency(rtt_ms / 2 / 1000)
+        yield kafka.proxy.bootstrap_servers
     finally:
         kafka.stop()
 

@@ -29,6 +29,8 @@ class BenchConfig:
         payload_variants: The variants of the payload-size runs.
         workers: ``stream run --workers`` counts compared.
         profile: Also profile stream's per-message path with pyinstrument.
+        memchain_messages: Messages through the in-memory chain per run.
+        memchain_rounds: Rounds of the in-memory chain; each runs both test brokers.
         out_dir: Where results.md, results.png and results.json go.
     """
 
@@ -47,6 +49,8 @@ class BenchConfig:
     payload_variants: tuple[str, ...] = ("stream", "raw")
     workers: tuple[int, ...] = (1, 2)
     profile: bool = True
+    memchain_messages: int = 5_000
+    memchain_rounds: int = 3
     out_dir: Path = Path("docs/bench")
 
     @classmethod
@@ -67,6 +71,8 @@ class BenchConfig:
             scale_rounds=1,
             payload_sizes=(1_000,),
             profile=False,
+            memchain_messages=500,
+            memchain_rounds=1,
         )
 
     def with_overrides(self, **changes: object) -> BenchConfig:

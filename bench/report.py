@@ -60,6 +60,7 @@ def markdown(results: BenchResults) -> str:
     lines += _cost(results)
     lines += _scale(results)
     lines += _profile(results)
+    lines += _memchain(results)
     lines += _method()
     return "\n".join(lines) + "\n"
 
@@ -216,11 +217,13 @@ def _latency(results: BenchResults) -> list[str]:
 
 def _cost(results: BenchResults) -> list[str]:
     summary = results.summary()
+    startup = summary["startup_seconds"]
     rows = [
         [
             f"**{_NAMES.get(v, v)}**",
             _fmt(summary["peak_rss_mb"].get(v), 1),
-            _fmt(summary["startup_seconds"].get(v), 2),
+            _fmt(startup.get(v), 2),
+            _fmt(ratio(startup.get(v), startup.get("faststream")), 2, "x"),
             _fmt(median(r.stop_seconds for r in results.ok_runs(v)), 2),
         ]
         for v in _variants(results.throughput)
@@ -235,7 +238,33 @@ def _cost(results: BenchResults) -> list[str]:
         "print their own line once connected). Graceful stop: SIGTERM to exit, after the "
         "throughput run.",
         "",
-        *_table(["variant", "peak RSS MB", "start-up s", "graceful stop s"], rows),
+        *_table(
+            ["variant", "peak RSS MB", "start-up s", "start-up / FastStream's", "graceful stop s"],
+            rows,
+        ),
+    ]
+
+
+def _memchain(results: BenchResults) -> list[str]:
+    runs = results.memchain
+    if not runs:
+        return []
+    summary = results.summary()
+    rates = summary["memchain_msgs_per_s"]
+    rows = [
+        [f"**{_NAMES[v]}** ({test_broker})", _fmt(rates.get(v), 0),
+         ", ".join(_fmt(r.msgs_per_s, 0) for r in runs if r.variant == v)]
+        for v, test_broker in (("stream", "`TestBroker`"), ("faststream", "`TestKafkaBroker`"))
+    ]  # fmt: skip
+    return [
+        "## In-memory test broker",
+        "",
+        "What a user's test suite runs on: publish to `in`, a handler validates, adds one and "
+        "produces to `mid`, a second handler validates that; each publish is awaited. "
+        f"{runs[0].messages:,} messages after a warm-up, a fresh process per run. stream / "
+        f"FastStream: **{_fmt(summary['memchain_stream_over_faststream'], 1, 'x')}**.",
+        "",
+        *_table(["test broker", "msg/s (median)", "each run"], rows),
     ]
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.latency import LatencyRun
+from bench.memchain import MemChainRun, median_rate
 from bench.profile import ProfileSummary
 from bench.scale import ScaleResults
 from bench.throughput import ThroughputRun
@@ -50,6 +51,7 @@ class BenchResults:
     latency: list[LatencyRun] = field(default_factory=list)
     scale: ScaleResults | None = None
     profile: ProfileSummary | None = None
+    memchain: list[MemChainRun] = field(default_factory=list)
 
     def ok_runs(self, variant: str) -> list[ThroughputRun]:
         """The successful throughput runs of ``variant``."""
@@ -128,6 +130,15 @@ class BenchResults:
                 v: _mb(median(r.peak_rss_bytes for r in self.ok_runs(v))) for v in variants
             },
             "startup_seconds": {v: self.startup_seconds(v) for v in variants},
+            "startup_stream_over_faststream": ratio(
+                self.startup_seconds("stream"), self.startup_seconds("faststream")
+            ),
+            "memchain_msgs_per_s": {
+                v: median_rate(self.memchain, v) for v in ("stream", "faststream")
+            },
+            "memchain_stream_over_faststream": ratio(
+                median_rate(self.memchain, "stream"), median_rate(self.memchain, "faststream")
+            ),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -139,6 +150,7 @@ class BenchResults:
             "latency": [asdict(r) for r in self.latency],
             "scale": asdict(self.scale) if self.scale is not None else None,
             "profile": asdict(self.profile) if self.profile is not None else None,
+            "memchain": [asdict(r) for r in self.memchain],
         }
 
 
@@ -166,6 +178,7 @@ def from_json(data: dict[str, Any]) -> BenchResults:
         )
         if profile
         else None,
+        memchain=[MemChainRun(**run) for run in data.get("memchain", [])],
     )
 
 

@@ -1,7 +1,8 @@
-"""One benchmark run: throughput rounds, latency, scale and profile, on one broker."""
+"""One benchmark run: throughput rounds, latency, scale, profile and the in-memory chain."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import platform
@@ -15,6 +16,7 @@ from typing import Any
 from bench.broker import BenchKafka
 from bench.config import BenchConfig
 from bench.latency import run_latency
+from bench.memchain import run_memchain
 from bench.profile import run_profile
 from bench.results import BenchResults
 from bench.scale import run_scale
@@ -22,7 +24,7 @@ from bench.throughput import preload, run_throughput
 
 __all__ = ("SECTIONS", "describe_machine", "run_all")
 
-SECTIONS = ("throughput", "latency", "scale", "profile")
+SECTIONS = ("throughput", "latency", "scale", "profile", "memchain")
 _PACKAGES = ("stream-core", "stream-kafka", "stream-cli", "faststream", "aiokafka", "pydantic")
 
 
@@ -103,6 +105,11 @@ async def run_all(
         if "profile" in sections and config.profile:
             _say("profile: stream under pyinstrument")
             results.profile = await run_profile(kafka, config.messages, workdir)
+        if "memchain" in sections:
+            _say("memchain: stream TestBroker vs FastStream TestKafkaBroker")
+            results.memchain = await asyncio.to_thread(
+                run_memchain, config.memchain_messages, config.memchain_rounds
+            )
     meta["load_after"] = _load()
     return results
 

@@ -32,6 +32,21 @@ def production_broker() -> KafkaBroker:
 
 
 # --8<-- [end:broker]
+# --8<-- [start:static]
+def static_member_broker() -> KafkaBroker:
+    return KafkaBroker(
+        "kafka-1:9093,kafka-2:9093,kafka-3:9093",
+        consumer=ConsumerOptions(
+            # Stable across this pod's restarts, different on every pod
+            # (a StatefulSet's pod name).
+            group_instance_id=os.environ.get("POD_NAME", "thermo-0"),
+            # A restart within 45 s keeps the partitions without a rebalance.
+            session_timeout_ms=45_000,
+        ),
+    )
+
+
+# --8<-- [end:static]
 # --8<-- [start:mtls]
 MUTUAL_TLS = TLS(
     cafile="/etc/kafka/ca.pem",

@@ -50,6 +50,9 @@ def test_quick_run_measures_all_three_variants(kafka_bootstrap: str, tmp_path: P
     assert all(run["received"] > 0 for run in results["latency"])
     assert (tmp_path / "results.md").read_text(encoding="utf-8").startswith("# Benchmark")
     assert (tmp_path / "results.png").stat().st_size > 0
+    chains = results["memchain"]
+    assert {run["variant"] for run in chains} == {"stream", "faststream"}
+    assert all(run["error"] is None and run["msgs_per_s"] > 0 for run in chains), chains
 
 
 def test_the_traced_variants_run_the_whole_job(kafka_bootstrap: str, tmp_path: Path) -> None:

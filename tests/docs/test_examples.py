@@ -95,6 +95,14 @@ def test_the_production_broker_is_secured_and_drains_within_the_grace_period() -
     assert pod["containers"][0]["command"][:3] == ["stream", "run", "calibrated:Service"]
 
 
+def test_a_static_member_keeps_one_instance_name_per_pod(monkeypatch: pytest.MonkeyPatch) -> None:
+    from production import static_member_broker
+
+    monkeypatch.setenv("POD_NAME", "thermo-2")
+    options = static_member_broker().consumer_options
+    assert (options.group_instance_id, options.session_timeout_ms) == ("thermo-2", 45_000)
+
+
 async def test_the_billing_totals_come_in_batches() -> None:
     from billing import Billing, Invoice
 

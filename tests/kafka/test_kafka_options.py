@@ -8,8 +8,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from stream.core import BindError, NotRunningError, OutgoingMessage, Service, consume
-from stream.core.transport import ServerDescription
+from stream.core import (
+    BindError,
+    NotRunningError,
+    OutgoingMessage,
+    Service,
+    consume,
+)
+from stream.core.transport import ConsumeOptions, ServerDescription, Subscription
 from stream.kafka import (
     TLS,
     ConsumerOptions,
@@ -19,7 +25,7 @@ from stream.kafka import (
     SASLScram256,
     SASLScram512,
 )
-from stream.kafka._options import producer_kwargs
+from stream.kafka._options import consumer_kwargs, producer_kwargs
 from stream.kafka._security import security_kwargs
 
 
@@ -170,3 +176,36 @@ async def test_stop_before_start_is_harmless_and_publish_needs_a_start() -> None
 @pytest.mark.anyio
 async def test_ping_says_false_when_nothing_answers() -> None:
     assert await KafkaBroker("127.0.0.1:1").ping(2.0) is False
+
+
+def _static(options: ConsumerOptions, **consume: Any) -> dict[str, Any]:
+    subscription = Subscription(
+        name="Svc.on<reading>",
+        group_id="g",
+        options=ConsumeOptions(**{"topics": ("in",), **consume}),
+    )
+    return consumer_kwargs(options, subscription)
+
+
+def test_static_membership_gives_each_subscription_its_own_instance_id() -> None:
+    assert "group_instance_id" not in _static(ConsumerOptions())
+    static = ConsumerOptions(group_instance_id="pod/7")
+    assert _static(static)["group_instance_id"] == "pod_7-Svc.on_reading_"
+    # Assigned partitions join no group, so they have no member to keep.
+    assert "group_instance_id" not in _static(static, partitions=(0,))
+    chosen = _static(static, transport_options={"group_instance_id": "mine"})
+    assert chosen["group_instance_id"] == "mine"
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (ConsumerOptions(extra={"group_instance_id": "a"}), r"ConsumerOptions\(group_instance_id"),
+        (ConsumerOptions(group_instance_id=""), "names no instance"),
+    ],
+)
+def test_a_shared_or_empty_instance_id_is_a_bind_error(
+    options: ConsumerOptions, error: str
+) -> None:
+    with pytest.raises(BindError, match=error):
+        _static(options)

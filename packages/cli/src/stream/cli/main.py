@@ -1,7 +1,8 @@
 """The ``stream`` entry point: run the typer app and turn user errors into one line.
 
 ``stream --version`` is answered before typer is imported, so that it starts in the
-time Python itself does.
+time Python itself does; so is a plain one-process ``stream run`` (see
+:mod:`stream.cli._quick_run`), so that a service starts without typer's cost.
 """
 
 from __future__ import annotations
@@ -28,11 +29,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(version_text())
         return 0
     try:
-        return _run_app(arguments)
+        return _run(arguments)
     except KeyboardInterrupt:
         return 130
     except BaseException as error:  # sorted out in _report; what is not ours is re-raised
         return _report(error)
+
+
+def _run(arguments: list[str]) -> int:
+    from stream.cli._quick_run import quick_run_options
+
+    options = quick_run_options(arguments)
+    if options is None:
+        return _run_app(arguments)
+    from stream.cli._runner import run
+
+    return run(options)
 
 
 def _run_app(arguments: list[str]) -> int:

@@ -11,7 +11,6 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from dependency_injector.wiring import ProvidersMap
 
 from stream.core._codec import body_encoder
 from stream.core._dispatch import Dispatcher, Injector, OutputTarget, response_outputs
@@ -93,6 +92,10 @@ def _injector(
             f"{where} asks for a dependency, but {spec.service} has no `container`; set "
             f"`container = YourContainer()` on the class"
         )
+    # Imported only here: a `Provide[...]` marker means the user's module has imported
+    # dependency-injector already, and a service without one must not pay ~130 ms for it.
+    from dependency_injector.wiring import ProvidersMap
+
     provider = ProvidersMap(container).resolve_provider(injection.marker.provider)
     if provider is None:
         # A DeclarativeContainer instance is a DynamicContainer; name the class the user wrote.

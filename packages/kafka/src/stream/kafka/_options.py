@@ -9,6 +9,7 @@ both are checked against aiokafka's own signatures when the service starts.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,7 +20,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from stream.core import BindError, Guarantee
 from stream.core.transport import Subscription
 
-__all__ = ("ConsumerOptions", "ProducerOptions", "consumer_kwargs", "producer_kwargs")
+__all__ = (
+    "ConsumerOptions",
+    "ProducerOptions",
+    "consumer_kwargs",
+    "producer_kwargs",
+    "static_member_id",
+)
 
 # Options stream sets itself, and where a user sets them instead.
 _PRODUCER_RESERVED = {
@@ -95,6 +102,14 @@ class ConsumerOptions:
         max_partition_fetch_bytes: Bytes fetched per partition at once.
         max_unacked_batches: Handled batches whose outputs may await their acks while
             the next ones are handled (pipelining); their offsets commit in order.
+        group_instance_id: Static membership (opt-in): a name for this instance that
+            stays the same across its restarts and differs between instances (a pod's
+            or host's name). Each subscription's consumer joins its group as
+            ``"<group_instance_id>-<Service>.<method>"``. A member restarted within
+            ``session_timeout_ms`` gets its partitions back without a rebalance, and the
+            other members keep theirs throughout; a member that is gone holds its
+            partitions until that timeout, so raise the timeout to cover a restart.
+            ``None`` (the default): members leave at stop, and every join rebalances.
         extra: Further ``AIOKafkaConsumer`` keyword arguments.
     """
 
@@ -104,6 +119,7 @@ class ConsumerOptions:
     fetch_max_wait_ms: int = 500
     max_partition_fetch_bytes: int = 1024 * 1024
     max_unacked_batches: int = 4
+    group_instance_id: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -164,6 +180,11 @@ def consumer_kwargs(options: ConsumerOptions, subscription: Subscription) -> dic
         f"{where}: transport_options",
     )
     _check_subscription(subscription)
+    if "group_instance_id" in options.extra:
+        raise BindError(
+            "ConsumerOptions.extra: `group_instance_id` cannot be set here; every "
+            "subscription's consumer needs its own, so use ConsumerOptions(group_instance_id=...)"
+        )
     kwargs: dict[str, Any] = {
         "group_id": subscription.group_id,
         "enable_auto_commit": False,
@@ -177,6 +198,10 @@ def consumer_kwargs(options: ConsumerOptions, subscription: Subscription) -> dic
         **options.extra,
         **subscription.options.transport_options,
     }
+    if options.group_instance_id is not None and subscription.options.partitions is None:
+        kwargs.setdefault(
+            "group_instance_id", static_member_id(options.group_instance_id, subscription)
+        )
     if kwargs["heartbeat_interval_ms"] >= kwargs["session_timeout_ms"]:
         raise BindError(
             f"{where}: heartbeat_interval_ms ({kwargs['heartbeat_interval_ms']}) must be below "
@@ -192,6 +217,26 @@ def consumer_kwargs(options: ConsumerOptions, subscription: Subscription) -> dic
             f"{where}: isolation_level={isolation!r}; use 'read_uncommitted' or 'read_committed'"
         )
     return kwargs
+
+
+def static_member_id(instance: str, subscription: Subscription) -> str:
+    """The ``group.instance.id`` of ``subscription``'s consumer on instance ``instance``.
+
+    Kafka takes letters, digits, ``.``, ``_`` and ``-`` (up to 249); anything else in the
+    name becomes ``_``.
+
+    Raises:
+        BindError: ``instance`` is empty.
+    """
+    if not instance:
+        raise BindError(
+            f"{subscription.name}: ConsumerOptions(group_instance_id='') names no instance; "
+            "give this instance's stable name (e.g. the pod's), or None"
+        )
+    return _NOT_IN_ID.sub("_", f"{instance}-{subscription.name}")[:249]
+
+
+_NOT_IN_ID = re.compile(r"[^a-zA-Z0-9._-]")
 
 
 def _check_subscription(subscription: Subscription) -> None:

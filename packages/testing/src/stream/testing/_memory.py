@@ -103,13 +103,16 @@ class MemoryBroker(Transport):
         self._committed: dict[tuple[str, str, int], int] = {}
         self._members: list[_Member] = []
         self._reply_topics: dict[str, Callable[[Message], None]] = {}
-        self._lock = anyio.Lock()
+        # Who owns which partitions changes only when a member comes or goes or a topic
+        # is created; worked out on every delivery it was the broker's largest cost.
+        self._plan: list[tuple[_Member, list[tuple[str, int]]]] | None = None
+        # Uncontended, taking the lock need not yield: delivery yields once per chunk anyway.
+        self._lock = anyio.Lock(fast_acquire=True)
         self._failures: list[DeadLetterMessage] = []
         self._started = False
         # Set when an assignment may have changed (a start, a new topic for a pattern) or
         # a partition resumed: the next delivery pass rebalances (telling the partition
         # hooks) and looks at every partition again.
-        self._rebalance_due = False
         self.max_deliveries = max_deliveries
         self._delivered = 0
 
@@ -130,14 +133,16 @@ class MemoryBroker(Transport):
         if not self.wait_retry_backoff:
             handler.use_retry_sleep(_no_wait)
         self._members.append(_Member(subscription, handler, pattern))
+        self._plan = None
 
     async def start(self) -> None:
         """Positions new groups (``latest`` skips what is there) and delivers what waits."""
         self._started = True
-        self._rebalance_due = True
+        self._plan = None  # the first delivery tells the partition hooks
         for member in self._members:
+            assigned = self._assigned(member)
             if member.subscription.options.auto_offset_reset == "latest":
-                for topic, partition in self._assigned(member):
+                for topic, partition in assigned:
                     log = self._topics[topic].partitions[partition]
                     self._committed.setdefault(
                         (member.subscription.group_id, topic, partition), len(log)
@@ -152,7 +157,7 @@ class MemoryBroker(Transport):
         for member in members:
             if member.owned:
                 await member.handler.partitions_revoked(member.owned)
-
+        self._plan = None
         for topic in self._reply_topics:
             self._topics.pop(topic, None)
         self._reply_topics.clear()
@@ -182,7 +187,7 @@ class MemoryBroker(Transport):
         else:
             member.paused.difference_update(partitions)
         # A handler's resume lands inside a delivery, which must take another pass.
-        self._rebalance_due = True
+        self._plan = None
         await self._deliver()
 
     async def publish(self, message: OutgoingMessage) -> None:
@@ -240,6 +245,7 @@ class MemoryBroker(Transport):
         if topic in self._topics:
             raise ValueError(f"topic {topic!r} already exists")
         self._topics[topic] = _Topic([[] for _ in range(partitions)])
+        self._plan = None
 
     def committed(self, group_id: str, topic: str, partition: int = 0) -> int:
         """The next offset ``group_id`` will read from ``topic``'s ``partition``."""
@@ -256,10 +262,11 @@ class MemoryBroker(Transport):
     def _topic(self, name: str) -> _Topic:
         topic = self._topics.get(name)
         if topic is None:
-            self._rebalance_due = True
+            self._plan = None
             wanted = self._default_partitions
             count = wanted.get(name, 1) if isinstance(wanted, Mapping) else wanted
             topic = self._topics[name] = _Topic([[] for _ in range(count)])
+            self._plan = None
         return topic
 
     def _append(self, outgoing: OutgoingMessage) -> None:
@@ -294,6 +301,16 @@ class MemoryBroker(Transport):
             deliver = self._reply_topics.get(outgoing.topic)
             if deliver is not None:
                 deliver(message)
+
+    def _assignments(self) -> list[tuple[_Member, list[tuple[str, int]]]]:
+        """Each member with the partitions it owns, worked out again after a change (a
+        member came or went, a topic was created, a consumer resumed)."""
+        plan = self._plan
+        if plan is None:
+            plan = [(member, self._assigned(member)) for member in self._members]
+            # Working it out may create the topics members name; that change is in it.
+            self._plan = plan
+        return plan
 
     def _assigned(self, member: _Member) -> list[tuple[str, int]]:
         """The partitions ``member`` owns: a range assignment within its group, as Kafka's."""
@@ -342,10 +359,8 @@ class MemoryBroker(Transport):
         """Tells the partition hooks of every group whose assignment changed, as Kafka's
         eager protocol does: each member of it loses all its partitions, then gets its
         new share."""
-        self._rebalance_due = False
-        now = {
-            id(m): frozenset(TopicPartition(*tp) for tp in self._assigned(m)) for m in self._members
-        }
+        plan = self._assignments()
+        now = {id(m): frozenset(TopicPartition(*tp) for tp in assigned) for m, assigned in plan}
         changed = {m.group for m in self._members if m.owned != now[id(m)]}
         moving = [m for m in self._members if m.group in changed]
         for member in moving:
@@ -363,12 +378,12 @@ class MemoryBroker(Transport):
         progressed = True
         while progressed:
             progressed = False
-            if self._rebalance_due:
+            if self._plan is None:
                 await self._rebalance()
-            for member in list(self._members):
-                for topic, partition in self._assigned(member):
+            for member, assigned in self._assignments():
+                for topic, partition in assigned:
                     progressed |= await self._deliver_partition(member, topic, partition)
-            progressed |= self._rebalance_due
+            progressed |= self._plan is None
 
     async def _deliver_partition(self, member: _Member, topic: str, partition: int) -> bool:
         subscription = member.subscription

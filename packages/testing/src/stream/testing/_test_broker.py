@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from types import TracebackType
-from typing import Any, Generic, TypeVar
-from unittest.mock import MagicMock
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
 
 from stream.core import Message, MsgPackCodec, NotRunningError, Service
 from stream.core.transport import ConsumerSpec, HandlerCall, HandlerSpec
 from stream.testing._memory import MemoryBroker
+
+if TYPE_CHECKING:
+    from unittest.mock import MagicMock
 
 __all__ = ("MockedHandler", "TestBroker", "records", "sent")
 
@@ -29,12 +31,36 @@ class MockedHandler:
 
     def __init__(self, handler: HandlerCall, spec: ConsumerSpec) -> None:
         self.__wrapped__ = handler
-        self.mock = MagicMock(name=spec.qualname)
+        self._name = spec.qualname
         self._dump = spec.adapter.dump_python
         self._batch = spec.options.batch
+        # A MagicMock call costs more than the rest of an in-memory delivery; most tests
+        # never look at most handlers' mocks. So the inputs are kept in a list until
+        # `mock` is first read, which replays them into a real MagicMock.
+        self._inputs: list[Any] = []
+        self._mock: MagicMock | None = None
+
+    @property
+    def mock(self) -> MagicMock:
+        """A ``MagicMock`` that was called once with each input, in order."""
+        if self._mock is None:
+            from unittest.mock import MagicMock
+
+            mock = MagicMock(name=self._name)
+            for value in self._inputs:
+                mock(value)
+            self._inputs.clear()
+            self._mock = mock
+        return self._mock
 
     async def __call__(self, value: Any, /, *args: Any, **kwargs: Any) -> Any:
-        self.mock([self._dump(v) for v in value] if self._batch else self._dump(value))
+        dumped = [self._dump(v) for v in value] if self._batch else self._dump(value)
+        if self._mock is None:
+            self._inputs.append(dumped)
+        else:
+            # Once read, the mock is called as the input arrives, so a side_effect set
+            # on it acts on this call.
+            self._mock(dumped)
         return await self.__wrapped__(value, *args, **kwargs)
 
 
