@@ -9,9 +9,12 @@ dispatcher's: a middleware sees each attempt of a handler, and every record sent
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stream.core._messages import Message, OutgoingMessage
+
+if TYPE_CHECKING:
+    from stream.core._specs import ConsumerSpec
 
 __all__ = ("CallNext", "Middleware", "handling_chain", "publishing_chain")
 
@@ -40,6 +43,16 @@ class Middleware:
         headers). ``source`` is the message being handled, ``None`` for a publish from
         outside a handler."""
         return record
+
+    def for_handler(self, handler: ConsumerSpec) -> Middleware:
+        """The middleware to use for ``handler``: ``self`` unless overridden.
+
+        Called once per handler when a service starts, so a middleware can prepare what
+        it needs per handler (its name for a metric label or a log field, its consumer
+        group for a span) instead of looking it up per message. The service's
+        publisher, which sends from outside any handler, uses the middleware itself.
+        """
+        return self
 
 
 def handling_chain(

@@ -67,7 +67,9 @@ def build_dispatcher(
         injectors,
         logger,
         refusal=transport.refusal if refuses else None,
-        middlewares=(*service_middlewares, *spec.options.middlewares),
+        middlewares=[
+            m.for_handler(spec) for m in (*service_middlewares, *spec.options.middlewares)
+        ],
     )
 
 

@@ -24,12 +24,19 @@ How it differs from the at-least-once loop, and why:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
 import anyio
 
-from stream.core.transport import Message, OutgoingMessage, RecordHandler, Subscription
+from stream.core.transport import (
+    Message,
+    OutgoingMessage,
+    RecordHandler,
+    Subscription,
+    TransportObserver,
+)
 from stream.kafka._loop import ConsumeLoop, messages_of
 from stream.kafka._offsets import Chunk
 from stream.kafka._sender import Sender
@@ -67,8 +74,11 @@ class TransactionalSubscriber(ConsumeLoop):
         *,
         transactional_id_prefix: str,
         rebalance_timeout: float,
+        observers: tuple[TransportObserver, ...] = (),
     ) -> None:
-        super().__init__(subscription, handler, rebalance_timeout=rebalance_timeout)
+        super().__init__(
+            subscription, handler, rebalance_timeout=rebalance_timeout, observers=observers
+        )
         self._producers = PartitionProducers(
             sender,
             transactional_id_prefix,
@@ -134,6 +144,8 @@ class TransactionalSubscriber(ConsumeLoop):
             async with anyio.create_task_group() as group:
                 for tp, messages, sender in work:
                     chunk = tracker.open(tp, messages[-1].offset + 1)
+                    if self._observers:
+                        self._received(tp, len(messages))
                     group.start_soon(
                         self._process,
                         tp,
@@ -149,6 +161,7 @@ class TransactionalSubscriber(ConsumeLoop):
         try:
             with anyio.CancelScope() as self._scopes[tp]:
                 if await self._handle_in_transaction(tp, messages, sender, chunk.end):
+                    self._committer.committed[tp] = chunk.end
                     self._producers.committed(tp)
                     self._tracker.finish(tp, chunk)
         finally:
@@ -192,4 +205,8 @@ class TransactionalSubscriber(ConsumeLoop):
             for delivery in deliveries:
                 delivery.abandon()
             raise
-        await sender.commit()
+        began = time.perf_counter()
+        try:
+            await sender.commit()
+        finally:
+            self._committer.took(time.perf_counter() - began)

@@ -19,8 +19,15 @@ from typing import Any
 import anyio
 
 from stream.core import Guarantee
-from stream.core.transport import Message, RecordHandler, Subscription
-from stream.kafka._consumer import open_consumer
+from stream.core.transport import (
+    Message,
+    PartitionStatus,
+    RecordHandler,
+    Subscription,
+    SubscriptionStatus,
+    TransportObserver,
+)
+from stream.kafka._consumer import end_offset, has_joined, open_consumer, start_offset
 from stream.kafka._errors import SubscriptionFailedError
 from stream.kafka._offsets import OffsetTracker
 from stream.kafka._rebalance import Committer, RebalanceListener
@@ -45,13 +52,19 @@ class ConsumeLoop(ABC):
         subscription: What to consume and how.
         handler: The core's handler for it.
         rebalance_timeout: The longest a rebalance waits for work on revoked partitions.
+        observers: Told of the records handed to the handler and of each commit.
 
     Attributes:
         failure: Why the subscription stopped on its own, or ``None``.
     """
 
     def __init__(
-        self, subscription: Subscription, handler: RecordHandler, *, rebalance_timeout: float
+        self,
+        subscription: Subscription,
+        handler: RecordHandler,
+        *,
+        rebalance_timeout: float,
+        observers: tuple[TransportObserver, ...] = (),
     ) -> None:
         self.subscription = subscription
         self.failure: SubscriptionFailedError | None = None
@@ -65,6 +78,8 @@ class ConsumeLoop(ABC):
             subscription.name,
             enabled=subscription.options.delivery.guarantee is Guarantee.AT_LEAST_ONCE,
         )
+        self._committer.observers = observers
+        self._observers = observers
         self._listener = RebalanceListener(
             subscription.name,
             self._tracker,
@@ -102,6 +117,32 @@ class ConsumeLoop(ABC):
         if consumer is not None:
             await consumer.stop()
 
+    def status(self) -> SubscriptionStatus:
+        """Its group membership, partitions, offsets and work in flight, as known now."""
+        consumer = self._consumer
+        partitions: tuple[PartitionStatus, ...] = ()
+        joined = False
+        if consumer is not None:
+            joined = has_joined(consumer, self.subscription)
+            committed = self._committer.committed
+            partitions = tuple(
+                PartitionStatus(
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    committed=committed.get(tp, start_offset(consumer, tp)),
+                    end=end_offset(consumer, tp),
+                )
+                for tp in sorted(consumer.assignment())
+            )
+        return SubscriptionStatus(
+            name=self.subscription.name,
+            group_id=self.subscription.group_id,
+            joined=joined and self.failure is None,
+            partitions=partitions,
+            in_flight=self._tracker.in_flight(),
+            failure=None if self.failure is None else str(self.failure),
+        )
+
     def request_stop(self) -> None:
         """Stops fetching; work already in a handler finishes and is committed."""
         self._stopping = True
@@ -134,6 +175,11 @@ class ConsumeLoop(ABC):
     async def _partitions_revoked(self, revoked: Collection[Any]) -> None:  # noqa: B027
         """Runs at a rebalance after the revoked partitions' work was waited for and
         committed."""
+
+    def _received(self, tp: Any, count: int) -> None:
+        # Once per partition chunk handed over, and only when someone listens.
+        for observer in self._observers:
+            observer.received(self.subscription.name, tp.topic, tp.partition, count)
 
     def _fail(self, error: Exception) -> None:
         if self.failure is None:

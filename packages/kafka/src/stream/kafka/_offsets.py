@@ -82,6 +82,10 @@ class OffsetTracker(Generic[P]):
             if partition in self._chunks and offset > self._ready.get(partition, -1):
                 self._ready[partition] = offset
 
+    def in_flight(self) -> int:
+        """Units handed to the handler and not finished yet, over every partition."""
+        return sum(chunk.pending for queue in self._chunks.values() for chunk in queue)
+
     def busy(self, partitions: Collection[P]) -> bool:
         """Whether any chunk of ``partitions`` is still in flight."""
         chunks = self._chunks

@@ -15,6 +15,7 @@ from aiokafka.errors import (
     KafkaError,
 )
 
+from stream.core.transport import TransportObserver
 from stream.kafka._offsets import OffsetTracker
 
 __all__ = ("Committer", "RebalanceListener", "describe_partitions")
@@ -51,12 +52,26 @@ class Committer:
 
     Attributes:
         consumer: The subscription's ``AIOKafkaConsumer``, once it is connected.
+        committed: Per partition held, the offset this member last committed.
+        observers: Told how long each commit took.
     """
 
-    __slots__ = ("_enabled", "_last", "_lock", "_name", "_tracker", "consumer", "finished")
+    __slots__ = (
+        "_enabled",
+        "_last",
+        "_lock",
+        "_name",
+        "_tracker",
+        "committed",
+        "consumer",
+        "finished",
+        "observers",
+    )
 
     def __init__(self, tracker: OffsetTracker[Any], name: str, *, enabled: bool = True) -> None:
         self.consumer: Any = None
+        self.committed: dict[Any, int] = {}
+        self.observers: tuple[TransportObserver, ...] = ()
         self._tracker = tracker
         self._name = name
         self._enabled = enabled
@@ -88,8 +103,10 @@ class Committer:
             offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
             if not offsets:
                 return
+            began = time.perf_counter()
             try:
                 await self.consumer.commit(offsets)
+                self.committed.update(offsets)
             except (CommitFailedError, IllegalStateError) as error:
                 # The partitions moved to another member, which reads from the last commit.
                 logger.warning(
@@ -108,15 +125,32 @@ class Committer:
                 # not lose their ready offsets, or the final commit would leave them out.
                 self._tracker.restore(offsets)
                 raise
+            finally:
+                self.took(time.perf_counter() - began)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
 
     async def commit_now(self, offsets: Mapping[Any, int]) -> None:
         """Commits ``offsets`` at once (at-most-once, before handling); raises on failure."""
         async with self._lock:
-            await self.consumer.commit(dict(offsets))
+            began = time.perf_counter()
+            try:
+                await self.consumer.commit(dict(offsets))
+            finally:
+                self.took(time.perf_counter() - began)
+            self.committed.update(offsets)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
+
+    def took(self, seconds: float) -> None:
+        """Tells the observers a commit (or a transaction's) took ``seconds``."""
+        for observer in self.observers:
+            observer.committed(self._name, seconds)
+
+    def forget(self, partitions: Collection[Any]) -> None:
+        """Drops what this member committed of ``partitions`` (revoked: others own them)."""
+        for partition in partitions:
+            self.committed.pop(partition, None)
 
 
 def _describe_offsets(offsets: Mapping[Any, int]) -> str:
@@ -188,6 +222,7 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._timeout,
             )
         self._tracker.forget(revoked)
+        self._committer.forget(revoked)
         await self._after_revoke(revoked)
 
     async def on_partitions_assigned(self, assigned: Collection[Any]) -> None:

@@ -30,7 +30,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from stream.core import Guarantee
-from stream.core.transport import Message, RecordHandler, Subscription
+from stream.core.transport import Message, RecordHandler, Subscription, TransportObserver
 from stream.kafka._loop import ConsumeLoop, messages_of
 from stream.kafka._offsets import Chunk
 from stream.kafka._sender import Delivery, Sender
@@ -55,6 +55,7 @@ class Subscriber(ConsumeLoop):
         sender: The broker's producer.
         max_unacked_batches: How far handling may run ahead of acks.
         rebalance_timeout: The longest a rebalance waits for work on revoked partitions.
+        observers: Told of the records handed to the handler and of each commit.
     """
 
     def __init__(
@@ -65,8 +66,11 @@ class Subscriber(ConsumeLoop):
         *,
         max_unacked_batches: int,
         rebalance_timeout: float,
+        observers: tuple[TransportObserver, ...] = (),
     ) -> None:
-        super().__init__(subscription, handler, rebalance_timeout=rebalance_timeout)
+        super().__init__(
+            subscription, handler, rebalance_timeout=rebalance_timeout, observers=observers
+        )
         self._sender = sender
         self._depth = max(1, max_unacked_batches)
         self._at_most_once = subscription.options.delivery.guarantee is Guarantee.AT_MOST_ONCE
@@ -120,6 +124,8 @@ class Subscriber(ConsumeLoop):
                     # partition from its committed offset, here or at its new owner.
                     break
                 messages = messages_of(records)
+                if self._observers:
+                    self._received(tp, len(messages))
                 end = records[-1].offset + 1
                 if self._at_most_once and not await self._commit_first(tp, end):
                     break
