@@ -21,8 +21,10 @@ ALLOWED: dict[str, set[str]] = {
     "kafka_local": set(),  # development tooling: standard library only
     "testing": {"core"},  # plus kafka_local, in the plugin's optional real-broker fixture only
     "asyncapi": {"core"},
+    "prometheus": {"core"},
     # kafka only lazily, for dev/publish/--bootstrap; kafka_local lazily, for `stream dev`
-    "cli": {"core", "asyncapi", "kafka", "kafka_local"},
+    # prometheus lazily, for the /metrics of `stream run --http`
+    "cli": {"core", "asyncapi", "kafka", "kafka_local", "prometheus"},
 }
 # import name -> folder under packages/, where the two differ
 FOLDERS = {"kafka_local": "kafka-local"}
@@ -67,6 +69,7 @@ PUBLIC_MODULES = {
     "stream.testing",
     "stream.testing.plugin",  # the pytest11 entry point
     "stream.asyncapi",
+    "stream.prometheus",
     "stream.cli",
     "stream.cli.main",  # the `stream` entry point
 }

@@ -11,6 +11,10 @@ batch and per commit (never per message).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stream.core.transport import Transport
 
 __all__ = ("PartitionStatus", "SubscriptionStatus", "TransportObserver", "TransportStatus")
 
@@ -86,6 +90,10 @@ class TransportObserver:
     transport at ``Service.start`` (that is how ``stream.prometheus.Metrics`` sees
     commits); anything else can call ``transport.observe(observer)`` before ``start``.
     """
+
+    def attached(self, transport: Transport) -> None:
+        """``transport.observe(self)`` was called: keep ``transport`` to ask its
+        :meth:`~stream.core.transport.Transport.status` later (e.g. at a scrape)."""
 
     def received(self, subscription: str, topic: str, partition: int, count: int) -> None:
         """``count`` records of ``topic[partition]`` were handed to ``subscription``'s handler."""

@@ -202,6 +202,7 @@ class Transport(ABC):
         next ``start`` on. Giving the same observer twice keeps one."""
         if observer not in self.observers:
             self.observers = (*self.observers, observer)
+            observer.attached(self)
 
     def status(self) -> TransportStatus | None:
         """A snapshot of the subscriptions' state (group, partitions, offsets, work in
