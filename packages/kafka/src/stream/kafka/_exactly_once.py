@@ -138,6 +138,7 @@ class TransactionalSubscriber(ConsumeLoop):
                     # stale offset. The seek in prepare() fetches them again.
                     producers.dropped(tp, records[0].offset)
                     continue
+                self._first_fetch(tp, records)
                 work.append((tp, messages_of(records), sender))
             if not work or self._stopping or listener.epoch != epoch:
                 continue

@@ -176,6 +176,13 @@ class ConsumeLoop(ABC):
         """Runs at a rebalance after the revoked partitions' work was waited for and
         committed."""
 
+    def _first_fetch(self, tp: Any, records: list[Any]) -> None:
+        # The first records of a partition start at the group's committed offset (or its
+        # reset point): the lag's base until this member commits. One lookup per chunk.
+        committed = self._committer.committed
+        if tp not in committed:
+            committed[tp] = records[0].offset
+
     def _received(self, tp: Any, count: int) -> None:
         # Once per partition chunk handed over, and only when someone listens.
         for observer in self._observers:

@@ -52,7 +52,8 @@ class Committer:
 
     Attributes:
         consumer: The subscription's ``AIOKafkaConsumer``, once it is connected.
-        committed: Per partition held, the offset this member last committed.
+        committed: Per partition held, the offset this member last committed, or before
+            that the offset its reading started from (the group's committed offset).
         observers: Told how long each commit took.
     """
 

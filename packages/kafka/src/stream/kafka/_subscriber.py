@@ -124,6 +124,7 @@ class Subscriber(ConsumeLoop):
                     # partition from its committed offset, here or at its new owner.
                     break
                 messages = messages_of(records)
+                self._first_fetch(tp, records)
                 if self._observers:
                     self._received(tp, len(messages))
                 end = records[-1].offset + 1
