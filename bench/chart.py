@@ -16,12 +16,19 @@ from bench.results import BenchResults, median
 
 __all__ = ("draw_chart",)
 
-_COLORS = {"stream": "#2b6cb0", "faststream": "#dd6b20", "raw": "#718096", "raw_batch": "#a0aec0"}
+_COLORS = {
+    "stream": "#2b6cb0",
+    "faststream": "#dd6b20",
+    "raw": "#718096",
+    "raw_batch": "#a0aec0",
+    "stream_metrics": "#63b3ed",
+}
 _NAMES = {
     "stream": "stream",
     "faststream": "FastStream",
     "raw": "raw aiokafka",
     "raw_batch": "raw, record\nbatches",
+    "stream_metrics": "stream +\nmetrics",
 }
 _SHORT = {**_NAMES, "raw": "raw"}
 

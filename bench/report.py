@@ -19,6 +19,7 @@ _NAMES = {
     "faststream": "FastStream",
     "raw": "raw aiokafka loop",
     "raw_batch": "raw loop, record batches",
+    "stream_metrics": "stream, Metrics and --http on",
 }
 
 
@@ -160,6 +161,12 @@ def _throughput(results: BenchResults) -> list[str]:
                 f"- **stream / {_NAMES[other]}: {value:.2f}x** (median over median; "
                 f"per round: {per_round})"
             )
+    metered = summary.get("metrics_on_over_off")
+    if metered is not None:
+        per_round = ", ".join(f"{r:.2f}" for r in summary["metrics_on_over_off_per_round"])
+        lines.append(
+            f"- **stream with Metrics and --http / stream: {metered:.2f}x** (per round: {per_round})"
+        )
     to_outputs = summary["stream_over_faststream_to_outputs"]
     if to_outputs is not None:
         lines.append(f"- stream / FastStream with the clock stopped at the last output: "

@@ -67,8 +67,7 @@ class Collector(ClientCollector):
             labels=_BY_TOPIC,
         )
         for handler, topic, counts in rows:
-            histogram = counts.duration
-            duration.add_metric([handler, topic], histogram.cumulative(), histogram.total)
+            duration.add_metric([handler, topic], counts.cumulative(), counts.seconds)
         yield duration
         published = CounterMetricFamily(
             f"{prefix}messages_published",
@@ -76,8 +75,10 @@ class Collector(ClientCollector):
             '(handler="" outside a handler).',
             labels=_BY_TOPIC,
         )
-        for (handler, topic), count in tuple(metrics.published.items()):
-            published.add_metric([handler, topic], count)
+        sent = [("", metrics.published)] + [(h.name, h.published) for h in metrics.handlers]
+        for handler, by_topic in sent:
+            for topic, count in tuple(by_topic.items()):
+                published.add_metric([handler, topic], count)
         yield published
 
     def _transport_metrics(self) -> Iterator[Metric]:
@@ -88,7 +89,7 @@ class Collector(ClientCollector):
             labels=["handler"],
         )
         for handler, histogram in tuple(metrics.commits.items()):
-            commits.add_metric([handler], histogram.cumulative(), histogram.total)
+            commits.add_metric([handler], histogram.cumulative(), histogram.seconds)
         yield commits
         lag = GaugeMetricFamily(
             f"{prefix}consumer_lag",

@@ -34,38 +34,45 @@ start at 5 ms, where most stream handlers have long finished)."""
 
 
 class Histogram:
-    """Observations counted per bucket (not cumulative: the collector sums them up)."""
+    """Observations counted per bucket (not cumulative: :meth:`cumulative` sums them up).
 
-    __slots__ = ("bounds", "counts", "total")
+    Attributes:
+        bounds: The buckets' upper bounds, ascending (``+Inf`` is implied).
+        buckets: Observations per bucket; the last is above every bound.
+        seconds: The sum of every observation.
+    """
+
+    __slots__ = ("bounds", "buckets", "seconds")
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
         self.bounds = bounds
-        self.counts = [0] * (len(bounds) + 1)  # the last one is +Inf
-        self.total = 0.0
+        self.buckets = [0] * (len(bounds) + 1)
+        self.seconds = 0.0
 
     def observe(self, seconds: float) -> None:
         """Counts one observation of ``seconds``."""
-        self.counts[bisect_left(self.bounds, seconds)] += 1
-        self.total += seconds
+        self.buckets[bisect_left(self.bounds, seconds)] += 1
+        self.seconds += seconds
 
     def cumulative(self) -> list[tuple[str, float]]:
         """``(le, count)`` pairs as Prometheus wants them, ``+Inf`` last."""
         running = 0
-        buckets: list[tuple[str, float]] = []
-        for bound, count in zip((*map(repr, self.bounds), "+Inf"), self.counts, strict=True):
+        pairs: list[tuple[str, float]] = []
+        for bound, count in zip((*map(repr, self.bounds), "+Inf"), self.buckets, strict=True):
             running += count
-            buckets.append((bound, running))
-        return buckets
+            pairs.append((bound, running))
+        return pairs
 
 
-class TopicCounts:
-    """What one handler did with the messages of one topic."""
+class TopicCounts(Histogram):
+    """What one handler did with the messages of one topic; the histogram is its
+    attempts' durations."""
 
-    __slots__ = ("dead_lettered", "duration", "failed", "handled", "retried")
+    __slots__ = ("dead_lettered", "failed", "handled", "retried")
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
+        super().__init__(bounds)
         self.handled = 0
         self.failed = 0
         self.retried = 0
         self.dead_lettered = 0
-        self.duration = Histogram(bounds)

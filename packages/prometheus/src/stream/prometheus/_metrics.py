@@ -8,7 +8,7 @@ from stream.core import Message, Middleware, OutgoingMessage
 from stream.core.transport import ConsumerSpec, Transport, TransportObserver
 from stream.prometheus._collector import Collector
 from stream.prometheus._counts import DURATION_BUCKETS, Histogram
-from stream.prometheus._handler import HandlerMetrics, PublishCounts
+from stream.prometheus._handler import HandlerMetrics
 
 __all__ = ("Metrics",)
 
@@ -47,7 +47,8 @@ class Metrics(Middleware, TransportObserver):
     ) -> None:
         self.bounds = tuple(sorted(duration_buckets))
         self.handlers: list[HandlerMetrics] = []
-        self.published: PublishCounts = {}
+        self.published: dict[str, int] = {}
+        """Records sent from outside any handler, by topic."""
         self.handed_over: dict[tuple[str, str], int] = {}
         self.commits: dict[str, Histogram] = {}
         self.transports: list[Transport] = []
@@ -58,19 +59,13 @@ class Metrics(Middleware, TransportObserver):
 
     def for_handler(self, handler: ConsumerSpec) -> Middleware:
         """A middleware counting under ``handler``'s name (its ``handler`` label)."""
-        bound = HandlerMetrics(
-            handler.qualname,
-            batch=handler.options.batch,
-            bounds=self.bounds,
-            published=self.published,
-        )
+        bound = HandlerMetrics(handler.qualname, batch=handler.options.batch, bounds=self.bounds)
         self.handlers.append(bound)
         return bound
 
     def publish(self, record: OutgoingMessage, source: Message | None) -> OutgoingMessage:
         """Counts a send from outside any handler (``handler=""``)."""
-        key = ("", record.topic)
-        self.published[key] = self.published.get(key, 0) + 1
+        self.published[record.topic] = self.published.get(record.topic, 0) + 1
         return record
 
     # TransportObserver.
