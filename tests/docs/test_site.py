@@ -36,6 +36,7 @@ REFERENCE = {
     "testing": "stream.testing",
     "testing-plugin": "stream.testing.plugin",
     "asyncapi": "stream.asyncapi",
+    "prometheus": "stream.prometheus",
     "cli": "stream.cli",
 }
 
