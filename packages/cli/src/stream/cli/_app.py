@@ -262,6 +262,8 @@ def dev(
     bootstrap_servers: _BootstrapOption = None,
     app_dir: _AppDirOption = Path(),
     broker_timeout: _BrokerTimeoutOption = 10.0,
+    http: _HttpOption = None,
+    log_format: _LogFormatOption = LogFormat.text,
 ) -> int:
     """Run a service for development: `run --reload`, with a broker.
 
@@ -272,7 +274,8 @@ def dev(
     """
     from stream.cli._dev import run_dev
 
-    return run_dev(_run_options(ctx, target, log_level, bootstrap_servers, app_dir, broker_timeout))
+    options = _run_options(ctx, target, log_level, bootstrap_servers, app_dir, broker_timeout)
+    return run_dev(replace(options, http=http, log_format=log_format.value))
 
 
 @app.command(cls=PublishCommand)
