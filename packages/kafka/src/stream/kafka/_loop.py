@@ -86,7 +86,7 @@ class ConsumeLoop(ABC):
             self._committer,
             rebalance_timeout,
             after_assign=self._partitions_assigned,
-            after_revoke=self._partitions_revoked,
+            after_revoke=self._revoked,
             give_up=lambda: self._ended or self.failure is not None,
         )
         self._consumer: Any = None
@@ -168,6 +168,11 @@ class ConsumeLoop(ABC):
 
     async def _before_fetch(self) -> None:  # noqa: B027 (a hook; loops may add to it)
         """Runs before each fetch, where a request to stop can still cancel it."""
+
+    async def _revoked(self, revoked: Collection[Any]) -> None:
+        # What this member knew of their committed offsets is another member's now.
+        self._committer.forget(revoked)
+        await self._partitions_revoked(revoked)
 
     async def _partitions_assigned(self, assigned: Collection[Any]) -> None:  # noqa: B027
         """Runs at a rebalance once ``assigned`` are this member's."""

@@ -223,7 +223,6 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._timeout,
             )
         self._tracker.forget(revoked)
-        self._committer.forget(revoked)
         await self._after_revoke(revoked)
 
     async def on_partitions_assigned(self, assigned: Collection[Any]) -> None:
