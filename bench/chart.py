@@ -24,6 +24,7 @@ _COLORS = {
     "stream_traced": "#4299e1",
     "stream_traced_sampled": "#63b3ed",
     "stream_traced_api": "#90cdf4",
+    "stream_metrics": "#63b3ed",
 }
 _NAMES = {
     "stream": "stream",
@@ -33,6 +34,7 @@ _NAMES = {
     "stream_traced": "stream +\nTracing (SDK)",
     "stream_traced_sampled": "stream +\nTracing (1%)",
     "stream_traced_api": "stream +\nTracing (no SDK)",
+    "stream_metrics": "stream +\nmetrics",
 }
 _SHORT = {**_NAMES, "raw": "raw"}
 

@@ -23,8 +23,9 @@ __all__ = (
 
 VARIANTS = ("stream", "faststream", "raw")
 # Not one of the issue's three: the raw loop producing record batches, as stream's sender
-# does, to show what the framework costs on top of aiokafka's cheapest path.
-EXTRA_VARIANTS = ("raw_batch",)
+# does, to show what the framework costs on top of aiokafka's cheapest path; and stream with
+# stream.prometheus's Metrics and `--http` on, to show what operating it costs.
+EXTRA_VARIANTS = ("raw_batch", "stream_metrics")
 # Asked for by name only (--variants): stream with stream.opentelemetry's Tracing, into an
 # SDK provider (every trace, or 1% of them) and with none configured: what tracing costs.
 TRACING_VARIANTS = ("stream_traced", "stream_traced_sampled", "stream_traced_api")
@@ -40,6 +41,7 @@ _MODULES = {"faststream": "bench.variants.faststream_app", "raw": "bench.variant
 # stream's Service logs "<Class> started" once its transport runs; the others print a line.
 _READY = {
     "stream": re.compile(r"BenchService started"),
+    "stream_metrics": re.compile(r"MeteredBenchService started"),
     "faststream": re.compile(r"faststream app started"),
     "raw": re.compile(r"raw loop started"),
     "raw_batch": re.compile(r"raw loop \(batched\) started"),
@@ -100,5 +102,12 @@ def command_for(variant: str, bootstrap: str, *, workers: int = 1) -> Command:
     if variant == "raw_batch":
         batched = (*python_module(_MODULES["raw"]), "--batched")
         return Command(variant, batched, _READY[variant])
+    if variant == "stream_metrics":
+        script = stream_cli()
+        if script is None:
+            raise RuntimeError("stream_metrics needs the stream CLI (stream-cli[http])")
+        argv = [str(script), "run", f"{_STREAM_APP}:MeteredBenchService"]
+        argv += ["--bootstrap-servers", bootstrap, "--http", "127.0.0.1:0"]
+        return Command(variant, tuple(argv), _READY[variant], via_cli=True)
     known = ", ".join((*VARIANTS, *EXTRA_VARIANTS, *TRACING_VARIANTS))
     raise ValueError(f"unknown variant {variant!r}; pick one of {known}")

@@ -22,6 +22,7 @@ _NAMES = {
     "stream_traced": "stream + Tracing (SDK)",
     "stream_traced_sampled": "stream + Tracing (SDK, 1% sampled)",
     "stream_traced_api": "stream + Tracing (no SDK)",
+    "stream_metrics": "stream, Metrics and --http on",
 }
 
 
@@ -164,6 +165,12 @@ def _throughput(results: BenchResults) -> list[str]:
                 f"- **stream / {_NAMES[other]}: {value:.2f}x** (median over median; "
                 f"per round: {per_round})"
             )
+    metered = summary.get("metrics_on_over_off")
+    if metered is not None:
+        per_round = ", ".join(f"{r:.2f}" for r in summary["metrics_on_over_off_per_round"])
+        lines.append(
+            f"- **stream with Metrics and --http / stream: {metered:.2f}x** (per round: {per_round})"
+        )
     to_outputs = summary["stream_over_faststream_to_outputs"]
     if to_outputs is not None:
         lines.append(f"- stream / FastStream with the clock stopped at the last output: "

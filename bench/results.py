@@ -123,6 +123,8 @@ class BenchResults:
                 self.median_rate_to_outputs("stream"), self.median_rate_to_outputs("faststream")
             ),
             "stream_over_raw_batch": ratio(rates.get("stream"), rates.get("raw_batch")),
+            "metrics_on_over_off": ratio(rates.get("stream_metrics"), rates.get("stream")),
+            "metrics_on_over_off_per_round": self.round_ratios("stream_metrics", "stream"),
             "stream_over_raw_per_round": self.round_ratios("stream", "raw"),
             "stream_over_raw_batch_per_round": self.round_ratios("stream", "raw_batch"),
             "stream_over_faststream_per_round": self.round_ratios("stream", "faststream"),

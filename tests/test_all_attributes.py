@@ -25,7 +25,16 @@ def public_modules() -> list[str]:
 
 
 def test_every_package_is_found() -> None:
-    expected = {"core", "testing", "kafka", "kafka_local", "cli", "asyncapi", "opentelemetry"}
+    expected = {
+        "core",
+        "testing",
+        "kafka",
+        "kafka_local",
+        "cli",
+        "asyncapi",
+        "opentelemetry",
+        "prometheus",
+    }
     assert {d.name for d in PACKAGE_DIRS} >= expected
 
 

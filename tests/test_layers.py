@@ -22,8 +22,10 @@ ALLOWED: dict[str, set[str]] = {
     "testing": {"core"},  # plus kafka_local, in the plugin's optional real-broker fixture only
     "asyncapi": {"core"},
     "opentelemetry": {"core"},
+    "prometheus": {"core"},
     # kafka only lazily, for dev/publish/--bootstrap; kafka_local lazily, for `stream dev`
-    "cli": {"core", "asyncapi", "kafka", "kafka_local"},
+    # prometheus lazily, for the /metrics of `stream run --http`
+    "cli": {"core", "asyncapi", "kafka", "kafka_local", "prometheus"},
 }
 # import name -> folder under packages/, where the two differ
 FOLDERS = {"kafka_local": "kafka-local"}
@@ -69,6 +71,7 @@ PUBLIC_MODULES = {
     "stream.testing.plugin",  # the pytest11 entry point
     "stream.asyncapi",
     "stream.opentelemetry",
+    "stream.prometheus",
     "stream.cli",
     "stream.cli.main",  # the `stream` entry point
 }

@@ -18,8 +18,9 @@ from bench.variants.profiling import ProcessingProfile
 from stream import core
 from stream.core import consume, produce
 from stream.kafka import KafkaBroker
+from stream.prometheus import Metrics
 
-__all__ = ("BenchService", "main")
+__all__ = ("BenchService", "MeteredBenchService", "main")
 
 SETTINGS = VariantSettings.from_env()
 _profile = ProcessingProfile(SETTINGS.profile)
@@ -57,6 +58,12 @@ else:
             """Adds one."""
             _first.hit()
             return bump(msg)
+
+
+class MeteredBenchService(BenchService):
+    """The same job with stream.prometheus's metrics on (run with ``--http``)."""
+
+    middlewares = (Metrics(),)
 
 
 async def _run() -> None:

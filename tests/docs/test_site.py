@@ -37,6 +37,7 @@ REFERENCE = {
     "testing-plugin": "stream.testing.plugin",
     "asyncapi": "stream.asyncapi",
     "opentelemetry": "stream.opentelemetry",
+    "prometheus": "stream.prometheus",
     "cli": "stream.cli",
 }
 

@@ -6,6 +6,7 @@ nothing heavier.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ from stream.cli._options import RunOptions
 
 __all__ = (
     "DocsFormat",
+    "LogFormat",
     "LogLevel",
     "PublishCommand",
     "app",
@@ -41,6 +43,13 @@ class LogLevel(StrEnum):
     warning = "warning"
     info = "info"
     debug = "debug"
+
+
+class LogFormat(StrEnum):
+    """The values of ``--log-format``."""
+
+    text = "text"
+    json = "json"
 
 
 class PublishCommand(TyperCommand):
@@ -111,6 +120,52 @@ _BrokerTimeoutOption = Annotated[
 ]
 
 
+def _check_http(value: str | None) -> str | None:
+    if value is not None:
+        from stream.cli._errors import CliError
+        from stream.cli._http import parse_address
+
+        try:
+            parse_address(value)
+        except CliError as error:
+            raise typer.BadParameter(str(error).removeprefix(f"--http {value!r}: ")) from None
+    return value
+
+
+_HttpOption = Annotated[
+    str | None,
+    typer.Option(
+        "--http",
+        metavar="HOST:PORT",
+        callback=_check_http,
+        help="Serve /live, /ready and /metrics on HOST:PORT (needs stream-cli[http]; "
+        "/metrics needs stream-prometheus). Worker i of --workers serves on PORT+i-1.",
+        show_default=False,
+    ),
+]
+_LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format",
+        case_sensitive=False,
+        help="text, or json: one object a line with the handler, topic, partition and "
+        "offset of the message being handled.",
+    ),
+]
+_LogConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--log-config",
+        dir_okay=False,
+        exists=True,
+        metavar="FILE",
+        help="A logging.config.dictConfig file, JSON or YAML (.yaml/.yml); it replaces "
+        "--log-level and --log-format.",
+        show_default=False,
+    ),
+]
+
+
 def _show_version(value: bool) -> None:
     if value:
         from stream.cli._version import version_text
@@ -166,6 +221,9 @@ def run(
     ] = False,
     app_dir: _AppDirOption = Path(),
     broker_timeout: _BrokerTimeoutOption = 10.0,
+    http: _HttpOption = None,
+    log_format: _LogFormatOption = LogFormat.text,
+    log_config: _LogConfigOption = None,
 ) -> int:
     """Run a service until CTRL+C or SIGTERM.
 
@@ -176,12 +234,19 @@ def run(
         raise typer.BadParameter(
             "--reload restarts one process; drop it or --workers", param_hint="'--reload'"
         )
-    options = _run_options(ctx, target, log_level, bootstrap_servers, app_dir, broker_timeout)
+    options = replace(
+        _run_options(ctx, target, log_level, bootstrap_servers, app_dir, broker_timeout),
+        http=http,
+        log_format=log_format.value,
+        log_config=log_config,
+    )
     if reload:
-        from stream.cli._logs import configure_logging
+        from stream.cli._logs import configure_run_logging
         from stream.cli._reload import run_with_reload
 
-        configure_logging(options.log_level)
+        configure_run_logging(
+            options.log_level, log_format=options.log_format, log_config=options.log_config
+        )
         return run_with_reload(options)
     if workers > 1:
         from stream.cli._workers import run_workers
@@ -200,6 +265,8 @@ def dev(
     bootstrap_servers: _BootstrapOption = None,
     app_dir: _AppDirOption = Path(),
     broker_timeout: _BrokerTimeoutOption = 10.0,
+    http: _HttpOption = None,
+    log_format: _LogFormatOption = LogFormat.text,
 ) -> int:
     """Run a service for development: `run --reload`, with a broker.
 
@@ -210,7 +277,8 @@ def dev(
     """
     from stream.cli._dev import run_dev
 
-    return run_dev(_run_options(ctx, target, log_level, bootstrap_servers, app_dir, broker_timeout))
+    options = _run_options(ctx, target, log_level, bootstrap_servers, app_dir, broker_timeout)
+    return run_dev(replace(options, http=http, log_format=log_format.value))
 
 
 @app.command(cls=PublishCommand)

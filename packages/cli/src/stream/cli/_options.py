@@ -21,6 +21,11 @@ class RunOptions:
         broker_timeout: Seconds to wait for the broker to answer before giving up.
         settings: The extra ``--name value`` arguments, as given, for the service's
             settings model.
+        http: ``HOST:PORT`` to serve ``/live``, ``/ready`` and ``/metrics`` on, or
+            ``None``. Worker ``i`` of ``--workers`` serves on ``PORT + i - 1``.
+        log_format: ``text`` or ``json``.
+        log_config: A ``logging.config.dictConfig`` file (JSON or YAML) that replaces
+            ``log_level`` and ``log_format``, or ``None``.
     """
 
     target: str
@@ -29,6 +34,9 @@ class RunOptions:
     bootstrap_servers: str | None = None
     broker_timeout: float = 10.0
     settings: tuple[str, ...] = ()
+    http: str | None = None
+    log_format: str = "text"
+    log_config: Path | None = None
 
     def child_command(self) -> list[str]:
         """The command line of a ``stream run`` child process running one copy of the service.
@@ -50,5 +58,11 @@ class RunOptions:
         ]
         if self.bootstrap_servers is not None:
             command += ["--bootstrap-servers", self.bootstrap_servers]
+        if self.http is not None:
+            command += ["--http", self.http]
+        if self.log_format != "text":
+            command += ["--log-format", self.log_format]
+        if self.log_config is not None:
+            command += ["--log-config", str(self.log_config)]
         # Settings last: typer hands everything it does not know to the service.
         return [*command, *self.settings]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from stream.cli._brokers import check_broker, service_transport
 from stream.cli._errors import CliError
 from stream.cli._loading import load_service
-from stream.cli._logs import configure_logging, logger
+from stream.cli._logs import configure_run_logging, logger
 from stream.cli._options import RunOptions
 from stream.cli._processes import watch_parent, worker_number
 from stream.cli._settings import apply_settings
@@ -63,9 +63,20 @@ def run(options: RunOptions) -> int:
     import anyio
 
     worker = worker_number()
-    configure_logging(options.log_level, worker=worker)
+    configure_run_logging(
+        options.log_level,
+        log_format=options.log_format,
+        log_config=options.log_config,
+        worker=worker,
+    )
     watch_parent()
     prepared = prepare(options)
+    if options.log_format == "json":
+        from stream.cli._json_logs import add_log_context, name_service
+
+        service = prepared.service
+        add_log_context(service)
+        name_service(service.name or type(service).__name__)
     return anyio.run(serve, prepared, options, backend="asyncio")
 
 
@@ -81,6 +92,12 @@ async def serve(prepared: Prepared, options: RunOptions) -> int:
     async with anyio.create_task_group() as group:
         startup = anyio.CancelScope()
         await group.start(_watch_signals, service, startup)
+        if options.http is not None:
+            # Imported only here: a run without --http loads no web server.
+            from stream.cli._http import serve_probes, worker_address
+
+            address = worker_address(options.http, worker_number())
+            await group.start(serve_probes, address, transport)
         with startup:
             await check_broker(
                 transport, options.broker_timeout, dev_hint=f"stream dev {options.target}"

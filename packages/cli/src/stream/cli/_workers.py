@@ -6,6 +6,10 @@ supervisor checks everything it can first (import, settings, handlers, broker), 
 mistake is reported once, not N times. A worker that dies is reported at once; the
 others keep serving, and the command exits non-zero when it is stopped (or when no
 worker is left).
+
+With ``--http HOST:PORT`` each worker serves its own ``/live``, ``/ready`` and
+``/metrics`` on ``PORT + i - 1`` (worker 1 on ``PORT``): each has its own consumer and
+counts, so each is probed and scraped as its own target. The supervisor serves none.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import subprocess
 import time
 
 from stream.cli._brokers import check_broker
-from stream.cli._logs import configure_logging, logger
+from stream.cli._logs import configure_run_logging, logger
 from stream.cli._options import RunOptions
 from stream.cli._processes import (
     WORKER_ENV,
@@ -40,7 +44,12 @@ def run_workers(options: RunOptions, count: int) -> int:
     """
     import anyio
 
-    configure_logging(options.log_level, banner=False)
+    configure_run_logging(
+        options.log_level,
+        log_format=options.log_format,
+        log_config=options.log_config,
+        banner=False,
+    )
     prepared = prepare(options)
     anyio.run(
         lambda: check_broker(

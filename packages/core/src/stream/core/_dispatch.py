@@ -11,6 +11,7 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import anyio
@@ -257,6 +258,11 @@ class Dispatcher:
         self._plain_call = (
             not self._injectors and self._policy.timeout is None and self._around is None
         )
+        # Middlewares around a handler that needs nothing injected and has no timeout: the
+        # chain calls it straight, without _invoke's frame.
+        self._around_plain = (
+            self._around if not self._injectors and self._policy.timeout is None else None
+        )
         self._single_target = self._targets[0] if len(self._targets) == 1 else None
         self._refusal = refusal
         self._sleep: Sleep = anyio.sleep
@@ -301,6 +307,8 @@ class Dispatcher:
         try:
             if self._plain_call:
                 result = await self._call(value)
+            elif self._around_plain is not None:
+                result = await self._around_plain(message, value, partial(self._call, value))
             else:
                 result = await self._invoke(value, message)
         except Exception as error:

@@ -27,7 +27,7 @@ from stream.core._runtime import (
 )
 from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
 from stream.core._subscriptions import shared_subscriptions
-from stream.core.transport import HandlerCall, HandlerWrapper, Transport
+from stream.core.transport import HandlerCall, HandlerWrapper, Transport, TransportObserver
 
 __all__ = ("Service",)
 
@@ -55,7 +55,8 @@ class Service:
         container: A dependency-injector container instance, for ``Provide[...]``
             parameters of handlers.
         name: Names the consumer groups of handlers without an explicit ``group_id``.
-        middlewares: Wrap handling and publishing for the whole service.
+        middlewares: Wrap handling and publishing for the whole service. One that is
+            also a ``TransportObserver`` is given to the transport at start.
     """
 
     broker: ClassVar[Transport]
@@ -146,6 +147,10 @@ class Service:
             raise NotRunningError(f"{type(self).__name__} is already started; stop it first")
         specs = self.handlers()
         transport = transport if transport is not None else self._configured_broker()
+        for middleware in self.middlewares:
+            # Metrics of commits and lag live on the transport, out of a middleware's sight.
+            if isinstance(middleware, TransportObserver):
+                transport.observe(middleware)
         publisher = Publisher(
             transport, self.middlewares, codec=self.codec, name=self.name or type(self).__name__
         )

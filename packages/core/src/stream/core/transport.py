@@ -26,6 +26,12 @@ from stream.core._messages import (
     OutgoingMessage,
     TopicPartition,
 )
+from stream.core._observing import (
+    PartitionStatus,
+    SubscriptionStatus,
+    TransportObserver,
+    TransportStatus,
+)
 from stream.core._options import ConsumeOptions, KeySource, MessageFilter, ProduceOptions
 from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
 
@@ -41,15 +47,19 @@ __all__ = (
     "Message",
     "MessageFilter",
     "OutgoingMessage",
+    "PartitionStatus",
     "ProduceOptions",
     "ProducerSpec",
     "RecordHandler",
     "ServerDescription",
     "Sleep",
     "Subscription",
+    "SubscriptionStatus",
     "TopicPartition",
     "Transport",
     "TransportDescription",
+    "TransportObserver",
+    "TransportStatus",
 )
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -147,7 +157,13 @@ class Transport(ABC):
     Lifecycle: ``subscribe`` every handler, then ``start``; ``stop`` drains in-flight
     work, sends its outputs, commits and disconnects. ``publish`` works between
     ``start`` and ``stop``.
+
+    Attributes:
+        observers: Told of fetched batches and commits (see :meth:`observe`); a
+            transport reads them at ``start``.
     """
+
+    observers: tuple[TransportObserver, ...] = ()
 
     @abstractmethod
     def subscribe(self, subscription: Subscription, handler: RecordHandler) -> None:
@@ -230,3 +246,17 @@ class Transport(ABC):
         """
         await anyio.sleep_forever()
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def observe(self, observer: TransportObserver) -> None:
+        """Tells ``observer`` of this transport's fetched batches and commits, from the
+        next ``start`` on. Giving the same observer twice keeps one."""
+        if observer not in self.observers:
+            self.observers = (*self.observers, observer)
+            observer.attached(self)
+
+    def status(self) -> TransportStatus | None:
+        """A snapshot of the subscriptions' state (group, partitions, offsets, work in
+        flight), for readiness probes and metrics; ``None`` when the transport keeps
+        none. Built when asked, from what the clients already know: no broker round
+        trip (pair it with :meth:`ping` to check the connection)."""
+        return None

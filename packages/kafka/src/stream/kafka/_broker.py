@@ -18,6 +18,7 @@ from stream.core.transport import (
     TopicPartition,
     Transport,
     TransportDescription,
+    TransportStatus,
 )
 from stream.kafka._client_logs import quiet_transient_client_errors
 from stream.kafka._dead_letter_topics import check_dead_letter_topics
@@ -184,6 +185,7 @@ class KafkaBroker(Transport):
             outage_timeout=self.outage_timeout,
             transactional_id_prefix=self.producer_options.transactional_id_prefix,
             block_warning=self.block_warning,
+            observers=self.observers,
         )
         run.launch()
         self._running = run
@@ -282,6 +284,16 @@ class KafkaBroker(Transport):
             for server in self.bootstrap_servers
         )
         return TransportDescription(protocol="kafka", servers=servers, client_id=self.client_id)
+
+    def status(self) -> TransportStatus:
+        """Each subscription's group membership, partitions, committed and end offsets
+        and units in flight, from what its consumer already knows (no round trip)."""
+        run = self._running
+        if run is None:
+            return TransportStatus(running=False)
+        return TransportStatus(
+            running=True, subscriptions=tuple(s.status() for s in run.subscribers)
+        )
 
     # Failures.
 

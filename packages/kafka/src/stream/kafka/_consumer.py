@@ -13,7 +13,7 @@ from stream.core import BindError
 from stream.core.transport import Subscription
 from stream.kafka._rebalance import RebalanceListener, describe_partitions
 
-__all__ = ("open_consumer",)
+__all__ = ("end_offset", "has_joined", "open_consumer", "start_offset")
 
 logger = logging.getLogger("stream.kafka")
 
@@ -72,3 +72,43 @@ async def _check_partitions(consumer: Any, subscription: Subscription) -> None:
                 f"{subscription.name}: partitions {missing} of topic {topic!r} do not exist; "
                 f"it has {len(have)} partition(s)"
             )
+
+
+def has_joined(consumer: Any, subscription: Subscription) -> bool:
+    """Whether ``consumer`` is in its group: it knows the group's coordinator and has an
+    assignment (maybe empty). Always for hand-assigned partitions, which need no group.
+
+    aiokafka has no public call for this; its coordinator forgets the coordinator's node
+    as soon as a request to it fails (a heartbeat, every few seconds), which is what a
+    readiness probe must see.
+    """
+    if subscription.options.partitions is not None:
+        return True
+    coordinator = getattr(consumer, "_coordinator", None)
+    state = getattr(consumer, "_subscription", None)
+    current = getattr(state, "subscription", None)
+    return (
+        getattr(coordinator, "coordinator_id", None) is not None
+        and current is not None
+        and current.assignment is not None
+    )
+
+
+def end_offset(consumer: Any, tp: Any) -> int | None:
+    """The offset after ``tp``'s last readable record, from the consumer's last fetch: the
+    last stable offset under ``read_committed``, else the high watermark."""
+    stable = consumer.last_stable_offset(tp)
+    if stable is not None and stable >= 0:
+        return int(stable)
+    end = consumer.highwater(tp)
+    return None if end is None else int(end)
+
+
+def start_offset(consumer: Any, tp: Any) -> int | None:
+    """Where ``tp``'s reading started or stands (its fetch position), when the consumer has
+    one: the committed offset before the first fetch of an assignment."""
+    assignment = consumer._subscription.subscription.assignment
+    state = assignment.state_value(tp) if assignment is not None else None
+    if state is None or not state.has_valid_position:
+        return None
+    return int(state.position)

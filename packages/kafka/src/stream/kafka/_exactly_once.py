@@ -26,12 +26,19 @@ How it differs from the at-least-once loop, and why:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
 import anyio
 
-from stream.core.transport import Message, OutgoingMessage, RecordHandler, Subscription
+from stream.core.transport import (
+    Message,
+    OutgoingMessage,
+    RecordHandler,
+    Subscription,
+    TransportObserver,
+)
 from stream.kafka._loop import ConsumeLoop, messages_of
 from stream.kafka._offsets import Chunk
 from stream.kafka._sender import Sender
@@ -71,12 +78,14 @@ class TransactionalSubscriber(ConsumeLoop):
         transactional_id_prefix: str,
         rebalance_timeout: float,
         outage_timeout: float = 300.0,
+        observers: tuple[TransportObserver, ...] = (),
     ) -> None:
         super().__init__(
             subscription,
             handler,
             rebalance_timeout=rebalance_timeout,
             outage_timeout=outage_timeout,
+            observers=observers,
         )
         self._producers = PartitionProducers(
             sender,
@@ -149,12 +158,15 @@ class TransactionalSubscriber(ConsumeLoop):
                     # stale offset. The seek in prepare() fetches them again.
                     producers.dropped(tp, records[0].offset)
                     continue
+                self._first_fetch(tp, records)
                 work.append((tp, messages_of(records), sender))
             if not work or self._stopping or listener.epoch != epoch:
                 continue
             async with anyio.create_task_group() as group:
                 for tp, messages, sender in work:
                     chunk = tracker.open(tp, messages[-1].offset + 1)
+                    if self._observers:
+                        self._received(tp, len(messages))
                     group.start_soon(
                         self._process,
                         tp,
@@ -171,6 +183,7 @@ class TransactionalSubscriber(ConsumeLoop):
             with anyio.CancelScope() as self._scopes[tp]:
                 if await self._handle_in_transaction(tp, messages, sender, chunk.end):
                     self._transactions += 1
+                    self._committer.committed[tp] = chunk.end
                     self._producers.committed(tp)
                     self._tracker.finish(tp, chunk)
         finally:
@@ -214,4 +227,8 @@ class TransactionalSubscriber(ConsumeLoop):
             for delivery in deliveries:
                 delivery.abandon()
             raise
-        await sender.commit()
+        began = time.perf_counter()
+        try:
+            await sender.commit()
+        finally:
+            self._committer.took(time.perf_counter() - began)

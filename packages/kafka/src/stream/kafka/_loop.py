@@ -21,8 +21,15 @@ from typing import Any
 import anyio
 
 from stream.core import Guarantee
-from stream.core.transport import Message, RecordHandler, Subscription
-from stream.kafka._consumer import open_consumer
+from stream.core.transport import (
+    Message,
+    PartitionStatus,
+    RecordHandler,
+    Subscription,
+    SubscriptionStatus,
+    TransportObserver,
+)
+from stream.kafka._consumer import end_offset, has_joined, open_consumer, start_offset
 from stream.kafka._errors import SubscriptionFailedError
 from stream.kafka._offsets import OffsetTracker
 from stream.kafka._outage import Outage, is_transient
@@ -50,6 +57,7 @@ class ConsumeLoop(ABC):
         handler: The core's handler for it.
         rebalance_timeout: The longest a rebalance waits for work on revoked partitions.
         outage_timeout: The longest a transient broker outage is ridden out.
+        observers: Told of the records handed to the handler and of each commit.
 
     Attributes:
         failure: Why the subscription stopped on its own, or ``None``.
@@ -63,6 +71,7 @@ class ConsumeLoop(ABC):
         *,
         rebalance_timeout: float,
         outage_timeout: float = 300.0,
+        observers: tuple[TransportObserver, ...] = (),
     ) -> None:
         self.subscription = subscription
         self.failure: SubscriptionFailedError | None = None
@@ -78,6 +87,8 @@ class ConsumeLoop(ABC):
             subscription.name,
             enabled=subscription.options.delivery.guarantee is Guarantee.AT_LEAST_ONCE,
         )
+        self._committer.observers = observers
+        self._observers = observers
         self._listener = RebalanceListener(
             subscription.name,
             self._tracker,
@@ -130,6 +141,32 @@ class ConsumeLoop(ABC):
             # The last commit is done (run() ended): the service may flush its partitions.
             await self._tell_service(self.partitions.close)
             await consumer.stop()
+
+    def status(self) -> SubscriptionStatus:
+        """Its group membership, partitions, offsets and work in flight, as known now."""
+        consumer = self._consumer
+        partitions: tuple[PartitionStatus, ...] = ()
+        joined = False
+        if consumer is not None:
+            joined = has_joined(consumer, self.subscription)
+            committed = self._committer.committed
+            partitions = tuple(
+                PartitionStatus(
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    committed=committed.get(tp, start_offset(consumer, tp)),
+                    end=end_offset(consumer, tp),
+                )
+                for tp in sorted(consumer.assignment())
+            )
+        return SubscriptionStatus(
+            name=self.subscription.name,
+            group_id=self.subscription.group_id,
+            joined=joined and self.failure is None,
+            partitions=partitions,
+            in_flight=self._tracker.in_flight(),
+            failure=None if self.failure is None else str(self.failure),
+        )
 
     def request_stop(self) -> None:
         """Stops fetching; work already in a handler finishes and is committed."""
@@ -241,6 +278,8 @@ class ConsumeLoop(ABC):
         await self._tell_service(self.partitions.assigned, assigned)
 
     async def _revoked(self, revoked: Collection[Any]) -> None:
+        # What this member knew of their committed offsets is another member's now.
+        self._committer.forget(revoked)
         await self._partitions_revoked(revoked)
         await self._tell_service(self.partitions.revoked, revoked)
 
@@ -260,6 +299,18 @@ class ConsumeLoop(ABC):
     async def _partitions_revoked(self, revoked: Collection[Any]) -> None:  # noqa: B027
         """Runs at a rebalance after the revoked partitions' work was waited for and
         committed."""
+
+    def _first_fetch(self, tp: Any, records: list[Any]) -> None:
+        # The first records of a partition start at the group's committed offset (or its
+        # reset point): the lag's base until this member commits. One lookup per chunk.
+        committed = self._committer.committed
+        if tp not in committed:
+            committed[tp] = records[0].offset
+
+    def _received(self, tp: Any, count: int) -> None:
+        # Once per partition chunk handed over, and only when someone listens.
+        for observer in self._observers:
+            observer.received(self.subscription.name, tp.topic, tp.partition, count)
 
     def _fail(self, error: Exception) -> None:
         if self.failure is None:

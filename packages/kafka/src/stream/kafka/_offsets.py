@@ -86,6 +86,10 @@ class OffsetTracker(Generic[P]):
         """Every partition with work in flight or offsets ready."""
         return [*self._chunks, *(p for p in self._ready if p not in self._chunks)]
 
+    def in_flight(self) -> int:
+        """Units handed to the handler and not finished yet, over every partition."""
+        return sum(chunk.pending for queue in self._chunks.values() for chunk in queue)
+
     def busy(self, partitions: Collection[P]) -> bool:
         """Whether any chunk of ``partitions`` is still in flight."""
         chunks = self._chunks

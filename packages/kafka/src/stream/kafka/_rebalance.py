@@ -15,6 +15,7 @@ from aiokafka.errors import (
     KafkaError,
 )
 
+from stream.core.transport import TransportObserver
 from stream.kafka._offsets import OffsetTracker
 
 __all__ = ("COMMIT_INTERVAL", "Committer", "RebalanceListener", "describe_partitions")
@@ -52,6 +53,9 @@ class Committer:
     Attributes:
         consumer: The subscription's ``AIOKafkaConsumer``, once it is connected.
         commits: Successful commits so far.
+        committed: Per partition held, the offset this member last committed, or before
+            that the offset its reading started from (the group's committed offset).
+        observers: Told how long each commit took.
     """
 
     __slots__ = (
@@ -61,11 +65,15 @@ class Committer:
         "_name",
         "_tracker",
         "commits",
+        "committed",
         "consumer",
+        "observers",
     )
 
     def __init__(self, tracker: OffsetTracker[Any], name: str, *, enabled: bool = True) -> None:
         self.consumer: Any = None
+        self.committed: dict[Any, int] = {}
+        self.observers: tuple[TransportObserver, ...] = ()
         self._tracker = tracker
         self._name = name
         self._enabled = enabled
@@ -95,8 +103,10 @@ class Committer:
             offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
             if not offsets:
                 return
+            began = time.perf_counter()
             try:
                 await self.consumer.commit(offsets)
+                self.committed.update(offsets)
             except (CommitFailedError, IllegalStateError) as error:
                 # The partitions moved to another member, which reads from the last commit.
                 logger.warning(
@@ -115,6 +125,8 @@ class Committer:
                 # not lose their ready offsets, or the final commit would leave them out.
                 self._tracker.restore(offsets)
                 raise
+            finally:
+                self.took(time.perf_counter() - began)
             self.commits += 1
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
@@ -122,10 +134,25 @@ class Committer:
     async def commit_now(self, offsets: Mapping[Any, int]) -> None:
         """Commits ``offsets`` at once (at-most-once, before handling); raises on failure."""
         async with self._lock:
-            await self.consumer.commit(dict(offsets))
+            began = time.perf_counter()
+            try:
+                await self.consumer.commit(dict(offsets))
+            finally:
+                self.took(time.perf_counter() - began)
+            self.committed.update(offsets)
             self.commits += 1
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
+
+    def took(self, seconds: float) -> None:
+        """Tells the observers a commit (or a transaction's) took ``seconds``."""
+        for observer in self.observers:
+            observer.committed(self._name, seconds)
+
+    def forget(self, partitions: Collection[Any]) -> None:
+        """Drops what this member committed of ``partitions`` (revoked: others own them)."""
+        for partition in partitions:
+            self.committed.pop(partition, None)
 
 
 def _describe_offsets(offsets: Mapping[Any, int]) -> str:

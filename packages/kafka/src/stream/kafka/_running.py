@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 
 from stream.core import Guarantee
-from stream.core.transport import RecordHandler, Subscription
+from stream.core.transport import RecordHandler, Subscription, TransportObserver
 from stream.kafka._errors import SubscriptionFailedError
 from stream.kafka._exactly_once import TransactionalSubscriber
 from stream.kafka._loop import ConsumeLoop
@@ -62,6 +62,7 @@ class Run:
         outage_timeout: float,
         transactional_id_prefix: str,
         block_warning: float | None,
+        observers: tuple[TransportObserver, ...] = (),
     ) -> Run:
         """Connects the producer and every subscription; on any error closes them again."""
         subscribers: list[ConsumeLoop] = []
@@ -77,6 +78,7 @@ class Run:
                         transactional_id_prefix=transactional_id_prefix,
                         rebalance_timeout=shutdown_timeout,
                         outage_timeout=outage_timeout,
+                        observers=observers,
                     )
                 else:
                     subscriber = Subscriber(
@@ -86,6 +88,7 @@ class Run:
                         max_unacked_batches=max_unacked_batches,
                         rebalance_timeout=shutdown_timeout,
                         outage_timeout=outage_timeout,
+                        observers=observers,
                     )
                 await subscriber.start(client_kwargs, consumer_kwargs)
                 subscribers.append(subscriber)

@@ -31,7 +31,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from stream.core import Guarantee
-from stream.core.transport import Message, RecordHandler, Subscription
+from stream.core.transport import Message, RecordHandler, Subscription, TransportObserver
 from stream.kafka._loop import ConsumeLoop, messages_of
 from stream.kafka._offsets import Chunk
 from stream.kafka._sender import Delivery, Sender
@@ -57,6 +57,7 @@ class Subscriber(ConsumeLoop):
         max_unacked_batches: How far handling may run ahead of acks.
         rebalance_timeout: The longest a rebalance waits for work on revoked partitions.
         outage_timeout: The longest a transient broker outage is ridden out.
+        observers: Told of the records handed to the handler and of each commit.
     """
 
     def __init__(
@@ -68,12 +69,14 @@ class Subscriber(ConsumeLoop):
         max_unacked_batches: int,
         rebalance_timeout: float,
         outage_timeout: float = 300.0,
+        observers: tuple[TransportObserver, ...] = (),
     ) -> None:
         super().__init__(
             subscription,
             handler,
             rebalance_timeout=rebalance_timeout,
             outage_timeout=outage_timeout,
+            observers=observers,
         )
         self._sender = sender
         self._depth = max(1, max_unacked_batches)
@@ -131,6 +134,9 @@ class Subscriber(ConsumeLoop):
                 if partitions.paused and partitions.hold(tp, records):
                     continue  # paused, maybe by the handler of the records just before
                 messages = messages_of(records)
+                self._first_fetch(tp, records)
+                if self._observers:
+                    self._received(tp, len(messages))
                 end = records[-1].offset + 1
                 if self._at_most_once and not await self._commit_first(tp, end):
                     break

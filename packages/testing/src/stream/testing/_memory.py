@@ -24,11 +24,14 @@ from stream.core.transport import (
     DeadLetterMessage,
     Message,
     OutgoingMessage,
+    PartitionStatus,
     RecordHandler,
     Subscription,
+    SubscriptionStatus,
     TopicPartition,
     Transport,
     TransportDescription,
+    TransportStatus,
 )
 from stream.testing._partitioner import partition_for_key
 
@@ -50,6 +53,7 @@ class _Member:
     subscription: Subscription
     handler: RecordHandler
     pattern: re.Pattern[str] | None
+    in_flight: int = 0
     # What the partition hooks were last told it owns; None before its first assignment.
     owned: frozenset[TopicPartition] | None = None
     paused: set[TopicPartition] = field(default_factory=set)
@@ -225,6 +229,32 @@ class MemoryBroker(Transport):
         """An in-memory transport has no servers."""
         return TransportDescription(protocol="memory")
 
+    def status(self) -> TransportStatus:
+        """Every subscription joined, with its partitions' committed and end offsets."""
+        return TransportStatus(
+            running=self._started,
+            subscriptions=tuple(
+                SubscriptionStatus(
+                    name=member.subscription.name,
+                    group_id=member.subscription.group_id,
+                    joined=True,
+                    partitions=tuple(
+                        PartitionStatus(
+                            topic=topic,
+                            partition=partition,
+                            committed=self.committed(
+                                member.subscription.group_id, topic, partition
+                            ),
+                            end=len(self._topics[topic].partitions[partition]),
+                        )
+                        for topic, partition in self._assigned(member)
+                    ),
+                    in_flight=member.in_flight,
+                )
+                for member in self._members
+            ),
+        )
+
     # What tests read.
 
     def messages(self, topic: str) -> list[Message]:
@@ -392,17 +422,28 @@ class MemoryBroker(Transport):
         start = self._committed.get(position_key, 0)
         if start >= len(log) or member.is_paused(topic, partition):
             return False
+        observers = self.observers
         while start < len(log):
             if member.is_paused(topic, partition):
                 break  # paused by the handler of the chunk just handled
             chunk = log[start : start + subscription.options.max_records]
             self._count_deliveries(len(chunk), subscription.name)
-            for output in await member.handler(chunk):
+            for observer in observers:
+                observer.received(subscription.name, topic, partition, len(chunk))
+            member.in_flight += 1
+            try:
+                outputs = await member.handler(chunk)
+            finally:
+                member.in_flight -= 1
+            for output in outputs:
                 if isinstance(output, DeadLetterMessage):
                     self._failures.append(output)
                 self._append(output)
             start = chunk[-1].offset + 1
+            began = time.perf_counter()
             self._committed[position_key] = start
+            for observer in observers:
+                observer.committed(subscription.name, time.perf_counter() - began)
             # A chain that never ends (a handler producing to its own topic) must still
             # let a test's timeout in.
             await anyio.lowlevel.checkpoint()
