@@ -12,6 +12,7 @@ import pytest
 
 from tests.cli.helpers import StreamProcess
 
+_PACKAGES = Path(__file__).resolve().parents[2] / "packages"
 WriteModule = Callable[[str, str], str]
 StartStream = Callable[..., StreamProcess]
 
@@ -23,7 +24,15 @@ def isolated_imports() -> Iterator[None]:
     yield
     sys.path[:] = path
     for name in set(sys.modules) - modules:
-        del sys.modules[name]
+        # stream's own modules and installed ones stay: a second copy of a module the
+        # CLI imports lazily would hold classes the first copy's users do not know.
+        if not _installed(sys.modules[name]):
+            del sys.modules[name]
+
+
+def _installed(module: object) -> bool:
+    file = getattr(module, "__file__", None) or ""
+    return file.startswith((sys.prefix, str(_PACKAGES)))
 
 
 @pytest.fixture

@@ -139,7 +139,7 @@ _HttpOption = Annotated[
         metavar="HOST:PORT",
         callback=_check_http,
         help="Serve /live, /ready and /metrics on HOST:PORT (needs stream-cli[http]; "
-        "/metrics needs stream-prometheus). Worker i of --workers serves on PORT+i-1.",
+        "/metrics needs stream-prometheus). With several workers, worker i serves on PORT+i-1.",
         show_default=False,
     ),
 ]
