@@ -136,7 +136,7 @@ _HttpOption = Annotated[
         metavar="HOST:PORT",
         callback=_check_http,
         help="Serve /live, /ready and /metrics on HOST:PORT (needs stream-cli[http]; "
-        "/metrics needs stream-prometheus). Worker i of --workers serves on PORT+i-1.",
+        "/metrics needs stream-prometheus).",
         show_default=False,
     ),
 ]
@@ -209,7 +209,7 @@ def run(
             metavar="N",
             help="Run N processes in one consumer group, so partitions spread over them. "
             "A worker that dies is reported; the others keep going and the command exits "
-            "non-zero.",
+            "non-zero. With --http, worker i serves on PORT+i-1.",
         ),
     ] = 1,
     reload: Annotated[
