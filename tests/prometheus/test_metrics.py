@@ -107,8 +107,16 @@ def outgoing_bad() -> OutgoingMessage:
     return outgoing(b"{", "in")
 
 
-def test_two_metrics_in_one_registry_are_refused_with_the_name_that_clashes() -> None:
+async def test_two_services_in_one_process_share_the_registry() -> None:
     registry = CollectorRegistry()
-    Metrics(registry=registry)
-    with pytest.raises(ValueError, match="stream_messages_received"):
-        Metrics(registry=registry)
+    first, second = (
+        flaky_service(Metrics(registry=registry)),
+        flaky_service(Metrics(registry=registry)),
+    )
+    type(second).__name__ = "Other"
+    for service in (first, second):
+        async with TestBroker(service, broker=MemoryBroker(raise_handler_errors=False)):
+            await service.publish(Reading(data=0), "in")
+    samples = scrape(registry)
+    assert total(samples, "stream_messages_handled_total", handler="Flaky.handle") == 1
+    assert total(samples, "stream_messages_handled_total", handler="Other.handle") == 1

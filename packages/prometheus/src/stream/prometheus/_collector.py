@@ -28,10 +28,12 @@ _COUNTS = (
 
 
 class Collector(ClientCollector):
-    """Builds every metric of one :class:`Metrics` at each scrape."""
+    """Builds the metrics of every :class:`Metrics` of one registry and namespace at each
+    scrape (two services in one process each have theirs; the registry takes one set of
+    names)."""
 
-    def __init__(self, metrics: Metrics, namespace: str) -> None:
-        self._metrics = metrics
+    def __init__(self, namespace: str) -> None:
+        self.sources: list[Metrics] = []
         self._prefix = f"{namespace}_" if namespace else ""
 
     def describe(self) -> Iterator[Metric]:
@@ -44,18 +46,18 @@ class Collector(ClientCollector):
         yield from self._transport_metrics()
 
     def _handler_metrics(self) -> Iterator[Metric]:
-        metrics, prefix = self._metrics, self._prefix
+        prefix = self._prefix
         received = CounterMetricFamily(
             f"{prefix}messages_received",
             "Messages handed to a handler by the transport.",
             labels=_BY_TOPIC,
         )
-        for (handler, topic), count in tuple(metrics.handed_over.items()):
-            received.add_metric([handler, topic], count)
+        handlers = [h for metrics in self.sources for h in metrics.handlers]
+        for metrics in self.sources:
+            for (handler, topic), count in tuple(metrics.handed_over.items()):
+                received.add_metric([handler, topic], count)
         yield received
-        rows = [
-            (h.name, topic, c) for h in metrics.handlers for topic, c in tuple(h.by_topic.items())
-        ]
+        rows = [(h.name, topic, c) for h in handlers for topic, c in tuple(h.by_topic.items())]
         for field, text in _COUNTS:
             family = CounterMetricFamily(f"{prefix}messages_{field}", text, labels=_BY_TOPIC)
             for handler, topic, counts in rows:
@@ -75,21 +77,22 @@ class Collector(ClientCollector):
             '(handler="" outside a handler).',
             labels=_BY_TOPIC,
         )
-        sent = [("", metrics.published)] + [(h.name, h.published) for h in metrics.handlers]
+        sent = [("", m.published) for m in self.sources] + [(h.name, h.published) for h in handlers]
         for handler, by_topic in sent:
             for topic, count in tuple(by_topic.items()):
                 published.add_metric([handler, topic], count)
         yield published
 
     def _transport_metrics(self) -> Iterator[Metric]:
-        metrics, prefix = self._metrics, self._prefix
+        prefix = self._prefix
         commits = HistogramMetricFamily(
             f"{prefix}commit_duration_seconds",
             "Seconds one offset commit (or transaction commit) took.",
             labels=["handler"],
         )
-        for handler, histogram in tuple(metrics.commits.items()):
-            commits.add_metric([handler], histogram.cumulative(), histogram.seconds)
+        for metrics in self.sources:
+            for handler, histogram in tuple(metrics.commits.items()):
+                commits.add_metric([handler], histogram.cumulative(), histogram.seconds)
         yield commits
         lag = GaugeMetricFamily(
             f"{prefix}consumer_lag",
@@ -114,7 +117,7 @@ class Collector(ClientCollector):
             "received), else 0.",
             labels=["handler", "group"],
         )
-        for transport in tuple(metrics.transports):
+        for transport in [t for metrics in self.sources for t in tuple(metrics.transports)]:
             status = transport.status()
             if status is None or not status.running:
                 continue

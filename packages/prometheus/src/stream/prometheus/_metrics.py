@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from stream.core import Message, Middleware, OutgoingMessage
@@ -11,6 +13,18 @@ from stream.prometheus._counts import DURATION_BUCKETS, Histogram
 from stream.prometheus._handler import HandlerMetrics
 
 __all__ = ("Metrics",)
+
+# One collector per registry and namespace, shared by every Metrics given them.
+_COLLECTORS: WeakKeyDictionary[CollectorRegistry, dict[str, Collector]] = WeakKeyDictionary()
+
+
+def _collector(registry: CollectorRegistry, namespace: str) -> Collector:
+    by_namespace = _COLLECTORS.setdefault(registry, {})
+    collector = by_namespace.get(namespace)
+    if collector is None:
+        collector = by_namespace[namespace] = Collector(namespace)
+        registry.register(collector)
+    return collector
 
 
 class Metrics(Middleware, TransportObserver):
@@ -27,7 +41,8 @@ class Metrics(Middleware, TransportObserver):
 
     Args:
         registry: Where the metrics are registered; the client's default registry
-            unless given (a test passes its own ``CollectorRegistry()``).
+            unless given (a test passes its own ``CollectorRegistry()``). Several
+            ``Metrics`` (one per service of a process) share a registry's names.
         namespace: The metric names' prefix.
         duration_buckets: Bucket bounds, in seconds, of the handler and commit
             duration histograms.
@@ -53,7 +68,7 @@ class Metrics(Middleware, TransportObserver):
         self.commits: dict[str, Histogram] = {}
         self.transports: list[Transport] = []
         if registry is not None:
-            registry.register(Collector(self, namespace))
+            _collector(registry, namespace).sources.append(self)
 
     # Middleware.
 
