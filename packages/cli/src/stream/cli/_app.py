@@ -27,6 +27,9 @@ __all__ = (
     "docs",
     "docs_gen",
     "docs_serve",
+    "offsets",
+    "offsets_reset",
+    "offsets_show",
     "publish",
     "run",
 )
@@ -425,6 +428,102 @@ def docs_serve(
 
     configure_logging("info")
     return serve_docs(targets, app_dir, host, port, asyncapi_version)
+
+
+offsets = typer.Typer(
+    name="offsets",
+    help="Show or reset the consumer group offsets of a service's handlers.",
+    rich_markup_mode=None,
+)
+app.add_typer(offsets)
+
+
+@offsets.callback(invoke_without_command=True)
+def _offsets(ctx: typer.Context) -> None:
+    """Show or reset the consumer group offsets of a service's handlers."""
+    _help_without_command(ctx)
+
+
+_HandlerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--handler",
+        metavar="NAME",
+        help="Only this handler's group (the method's name).",
+        show_default=False,
+    ),
+]
+
+
+@offsets.command("show")
+def offsets_show(
+    target: _Target,
+    handler: _HandlerOption = None,
+    bootstrap_servers: _BootstrapOption = None,
+    app_dir: _AppDirOption = Path(),
+    broker_timeout: _BrokerTimeoutOption = 10.0,
+) -> int:
+    """Show each handler's group: committed, end and lag.
+
+    Per partition of the topics of each consuming handler's consumer group. A partition without a committed offset shows - (the group starts there from its
+    auto_offset_reset).
+    """
+    from stream.cli._offsets import OffsetsOptions, show
+
+    return show(
+        OffsetsOptions(
+            target=target,
+            handler=handler,
+            bootstrap_servers=bootstrap_servers,
+            app_dir=app_dir,
+            broker_timeout=broker_timeout,
+        )
+    )
+
+
+@offsets.command("reset")
+def offsets_reset(
+    target: _Target,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="WHERE",
+            help="earliest, latest, an offset (e.g. 42, kept within each partition), or an "
+            "ISO 8601 time with its zone (e.g. 2026-11-30T12:00:00Z): the first message at "
+            "or after it.",
+            show_default=False,
+        ),
+    ],
+    handler: _HandlerOption = None,
+    execute: Annotated[
+        bool,
+        typer.Option(
+            "--execute/--dry-run",
+            help="Commit the new offsets; without it, only print the plan.",
+        ),
+    ] = False,
+    bootstrap_servers: _BootstrapOption = None,
+    app_dir: _AppDirOption = Path(),
+    broker_timeout: _BrokerTimeoutOption = 10.0,
+) -> int:
+    """Move a handler's group, to replay or skip messages.
+
+    Prints the plan (partition, committed, new) and changes nothing unless --execute is
+    given, as Kafka's own kafka-consumer-groups.sh does. Refused while the group has
+    members: stop every instance of the service first. --handler is needed when the
+    service has several consuming handlers.
+    """
+    from stream.cli._offsets import OffsetsOptions, parse_reset_to, reset
+
+    options = OffsetsOptions(
+        target=target,
+        handler=handler,
+        bootstrap_servers=bootstrap_servers,
+        app_dir=app_dir,
+        broker_timeout=broker_timeout,
+    )
+    return reset(options, parse_reset_to(to), execute=execute)
 
 
 def _run_options(
