@@ -175,9 +175,11 @@ class KafkaBroker(Transport):
         quiet_transient_client_errors()
         logger.info("connecting to Kafka at %s as %r", servers, self.client_id)
         client_kwargs = self._client_kwargs()
+        # Options refused before anything connects: a mistake is told without a broker.
+        producer = producer_kwargs(self.producer_options)
         await check_dead_letter_topics(client_kwargs, [s for s, _, _ in self._subscriptions])
         run = await Run.open(
-            Sender(client_kwargs, producer_kwargs(self.producer_options)),
+            Sender(client_kwargs, producer),
             self._subscriptions,
             client_kwargs,
             max_unacked_batches=self.consumer_options.max_unacked_batches,
