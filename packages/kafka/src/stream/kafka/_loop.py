@@ -261,7 +261,7 @@ class ConsumeLoop(ABC):
         try:
             with anyio.CancelScope() as self._fetch_scope:
                 await self._before_fetch()
-                before = await positions(self._consumer)
+                before = positions(self._consumer)
                 try:
                     batches: dict[Any, list[Any]] = await self._consumer.getmany(
                         timeout_ms=self._fetch_timeout_ms,
@@ -288,6 +288,7 @@ class ConsumeLoop(ABC):
             self._consumer,
             before,
             name=self.subscription.name,
+            reset_to=self.subscription.options.auto_offset_reset,
             timeout_ms=self._fetch_timeout_ms,
             max_records=self.subscription.options.max_records,
         )

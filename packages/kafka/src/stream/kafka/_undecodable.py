@@ -101,13 +101,33 @@ def dead_letter_of_undecodable(message: Message, subscription: Subscription) -> 
     )
 
 
-async def positions(consumer: Any) -> dict[Any, int]:
-    """The next offset to fetch of every assigned partition."""
-    return {tp: await consumer.position(tp) for tp in consumer.assignment()}
+def positions(consumer: Any) -> dict[Any, int]:
+    """The next offset to fetch of every assigned partition that has one now.
+
+    A partition still looking its offset up is left out rather than waited for, so one
+    slow lookup never holds the fetch of the others: ``position()`` is run only as far as
+    it goes without waiting (it returns at once when the position is known).
+    """
+    found = {}
+    for tp in consumer.assignment():
+        lookup = consumer.position(tp)
+        try:
+            lookup.send(None)
+        except StopIteration as done:
+            found[tp] = done.value
+        else:
+            lookup.close()  # it would wait for the offset: nothing fetched from it yet
+    return found
 
 
 async def find_undecodable(
-    consumer: Any, before: dict[Any, int], *, name: str, timeout_ms: int, max_records: int
+    consumer: Any,
+    before: dict[Any, int],
+    *,
+    name: str,
+    reset_to: str,
+    timeout_ms: int,
+    max_records: int,
 ) -> dict[Any, list[Any]]:
     """After ``getmany`` failed to decode a record: what to hand over next, by partition.
 
@@ -118,9 +138,11 @@ async def find_undecodable(
     fetch fails again and this runs again).
     """
     try:
-        moved = await positions(consumer)
+        moved = positions(consumer)
         for tp, offset in before.items():
             consumer.seek(tp, offset)
+        for tp in moved.keys() - before.keys():
+            await _back_to_start(consumer, tp, reset_to)
         # The failing partition did not move: aiokafka moves a partition once it drained it.
         for tp in sorted(tp for tp, offset in before.items() if moved.get(tp) == offset):
             if not _may_have_records(consumer, tp, before[tp]):
@@ -134,6 +156,18 @@ async def find_undecodable(
     except IllegalStateError:
         pass  # revoked meanwhile: its new owner starts from the committed offset
     return {}
+
+
+async def _back_to_start(consumer: Any, tp: Any, reset_to: str) -> None:
+    # It found its position during the failed fetch, so nothing of it was handed over:
+    # back to where it started, the group's committed offset or else its reset point.
+    committed = await consumer.committed(tp)
+    if committed is not None:
+        consumer.seek(tp, committed)
+    elif reset_to == "earliest":
+        await consumer.seek_to_beginning(tp)
+    # "latest" with no committed offset started at an end that is gone by now: the
+    # records of such a partition drained by the failed fetch are not handled.
 
 
 def _may_have_records(consumer: Any, tp: Any, offset: int) -> bool:
