@@ -46,6 +46,9 @@ class SteadyConsumer:
     def assignment(self) -> set[TopicPartition]:
         return set(PARTITIONS)
 
+    async def position(self, tp: TopicPartition) -> int:
+        return self._next[tp]
+
     async def getmany(self, timeout_ms: int, max_records: int) -> dict[Any, list[Record]]:
         await anyio.sleep(0.002)  # the stream's pace: a record per partition per 2 ms
         batches = {}

@@ -6,7 +6,12 @@ single-node broker for tests and development is its own distribution,
 """
 
 from stream.kafka._broker import KafkaBroker
-from stream.kafka._errors import KafkaTransportError, MessageTooLargeError, SubscriptionFailedError
+from stream.kafka._errors import (
+    KafkaTransportError,
+    MessageTooLargeError,
+    SubscriptionFailedError,
+    UndecodableRecordError,
+)
 from stream.kafka._group_offsets import (
     ConsumerGroups,
     GroupNotEmptyError,
@@ -35,5 +40,6 @@ __all__ = (
     "SASLScram512",
     "Security",
     "SubscriptionFailedError",
+    "UndecodableRecordError",
     "UnknownTopicError",
 )

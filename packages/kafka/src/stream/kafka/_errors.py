@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from stream.core import StreamError
 
-__all__ = ("KafkaTransportError", "MessageTooLargeError", "SubscriptionFailedError")
+__all__ = (
+    "KafkaTransportError",
+    "MessageTooLargeError",
+    "SubscriptionFailedError",
+    "UndecodableRecordError",
+)
 
 
 class KafkaTransportError(StreamError):
@@ -55,4 +60,30 @@ class SubscriptionFailedError(KafkaTransportError, RuntimeError):
         super().__init__(
             f"{subscription} stopped: {type(error).__name__}: {error}; nothing after the "
             "failed message was committed, so it is handled again on the next start"
+        )
+
+
+class UndecodableRecordError(KafkaTransportError, ValueError):
+    """A fetched record cannot be decoded: aiokafka reads header names as UTF-8, and one of
+    this record's is not (librdkafka and kcat send names as the bytes they are given), or
+    one of a record before it in the same batch is (aiokafka must read those to reach it).
+
+    With a dead-letter topic the record is skipped and its coordinates dead-lettered under
+    this error's name; without one the subscription stops on it.
+
+    Attributes:
+        topic: The record's topic.
+        partition: Its partition.
+        offset: Its offset (or, when offsets before it hold no record, the first of those).
+    """
+
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        super().__init__(
+            f"record {offset} of {topic}[{partition}] cannot be decoded: a header name of it "
+            "or of a record before it in its batch is not UTF-8 (have the producer send UTF-8 "
+            "names; with a dead-letter topic such records are skipped and their coordinates "
+            "dead-lettered)"
         )

@@ -194,7 +194,7 @@ class TransactionalSubscriber(ConsumeLoop):
     ) -> bool:
         try:
             async with self._limiter:
-                outputs = await self._handler(messages)
+                outputs = await self._outputs(messages)
         except Exception as error:  # no dead-letter topic: stop, nothing committed
             self._fail(error)
             return False

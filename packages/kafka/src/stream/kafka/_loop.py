@@ -23,6 +23,7 @@ import anyio
 from stream.core import Guarantee
 from stream.core.transport import (
     Message,
+    OutgoingMessage,
     PartitionStatus,
     RecordHandler,
     Subscription,
@@ -35,6 +36,12 @@ from stream.kafka._offsets import OffsetTracker
 from stream.kafka._outage import Outage, is_transient
 from stream.kafka._partitions import PartitionControl
 from stream.kafka._rebalance import Committer, RebalanceListener
+from stream.kafka._undecodable import (
+    dead_letter_of_undecodable,
+    find_undecodable,
+    is_undecodable,
+    positions,
+)
 
 __all__ = ("ConsumeLoop", "messages_of")
 
@@ -254,10 +261,14 @@ class ConsumeLoop(ABC):
         try:
             with anyio.CancelScope() as self._fetch_scope:
                 await self._before_fetch()
-                batches: dict[Any, list[Any]] = await self._consumer.getmany(
-                    timeout_ms=self._fetch_timeout_ms,
-                    max_records=self.subscription.options.max_records,
-                )
+                before = positions(self._consumer)
+                try:
+                    batches: dict[Any, list[Any]] = await self._consumer.getmany(
+                        timeout_ms=self._fetch_timeout_ms,
+                        max_records=self.subscription.options.max_records,
+                    )
+                except UnicodeDecodeError:
+                    batches = await self._find_undecodable(before)
                 first_fetched = self._first_fetched
                 for tp, records in batches.items():
                     if tp not in first_fetched:
@@ -269,6 +280,27 @@ class ConsumeLoop(ABC):
         finally:
             self._fetch_scope = None
         return None  # stopped: the fetch was cancelled
+
+    async def _find_undecodable(self, before: dict[Any, int]) -> dict[Any, list[Any]]:
+        # A record's header name is not UTF-8: see stream.kafka._undecodable.
+        epoch = self._listener.epoch
+        found = await find_undecodable(
+            self._consumer,
+            before,
+            name=self.subscription.name,
+            reset_to=self.subscription.options.auto_offset_reset,
+            timeout_ms=self._fetch_timeout_ms,
+            max_records=self.subscription.options.max_records,
+        )
+        # Found over several fetches: a rebalance meanwhile makes them stale.
+        return found if epoch == self._listener.epoch else {}
+
+    async def _outputs(self, messages: list[Message]) -> list[OutgoingMessage]:
+        """What handling ``messages`` sends: the handler's outputs, or for the stand-in of
+        an undecodable record its dead letter (raises without a dead-letter topic)."""
+        if is_undecodable(messages):
+            return [dead_letter_of_undecodable(messages[0], self.subscription)]
+        return await self._handler(messages)
 
     async def _before_fetch(self) -> None:  # noqa: B027 (a hook; loops may add to it)
         """Runs before each fetch, where a request to stop can still cancel it."""

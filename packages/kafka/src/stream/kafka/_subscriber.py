@@ -197,7 +197,7 @@ class Subscriber(ConsumeLoop):
         self, tp: Any, messages: list[Message], chunk: Chunk, acks: MemoryObjectSendStream[_Acked]
     ) -> None:
         try:
-            outputs = await self._handler(messages)
+            outputs = await self._outputs(messages)
         except Exception as error:  # no dead-letter topic: stop, nothing committed past it
             self._fail(error)
             return
