@@ -76,17 +76,17 @@ async def _prepare(
     try:
         # All topics: a metadata request that names a topic may create it.
         existing = set(await admin.list_topics())
+        wanted = {topic.name: topic for topic in declared}
+        await _missing_consumed_topics(admin, subscriptions, existing | set(wanted), missing)
+        await _warn_of_other_partition_counts(admin, [t for t in declared if t.name in existing])
+        create = [topic for topic in declared if topic.name not in existing]
+        create += await _dead_letter_topics(admin, subscriptions, existing, wanted)
+        if create:
+            await _create(admin, create)
+            await _wait_until_listed(admin, {topic.name for topic in create})
     except KafkaError as error:
-        logger.warning("could not list the topics, so none was created or checked: %r", error)
-        return
-    wanted = {topic.name: topic for topic in declared}
-    await _missing_consumed_topics(admin, subscriptions, existing | set(wanted), missing)
-    await _warn_of_other_partition_counts(admin, [t for t in declared if t.name in existing])
-    create = [topic for topic in declared if topic.name not in existing]
-    create += await _dead_letter_topics(admin, subscriptions, existing, wanted)
-    if create:
-        await _create(admin, create)
-        await _wait_until_listed(admin, {topic.name for topic in create})
+        # E.g. a client not allowed to describe the cluster: the consumers will say more.
+        logger.warning("could not create or check the topics: %r", error)
 
 
 async def _missing_consumed_topics(
@@ -125,7 +125,7 @@ async def _warn_of_other_partition_counts(admin: Any, declared: Sequence[Topic])
         return
     counts = await _partitions_and_replicas(admin, [topic.name for topic in declared])
     for topic in declared:
-        have = counts[topic.name][0]
+        have = counts.get(topic.name, (topic.partitions,))[0]
         if have != topic.partitions:
             logger.warning(
                 "topic %r has %d partitions, not the %d declared; it is left as it is "
@@ -182,7 +182,8 @@ async def _partitions_and_replicas(admin: Any, topics: list[str]) -> dict[str, t
     found: dict[str, tuple[int, int]] = {}
     for described in await admin.describe_topics(topics):
         partitions = described["partitions"]
-        found[described["topic"]] = (len(partitions), len(partitions[0]["replicas"]))
+        if partitions:  # none when the client may not describe it
+            found[described["topic"]] = (len(partitions), len(partitions[0]["replicas"]))
     return found
 
 
