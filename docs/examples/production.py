@@ -1,7 +1,8 @@
-"""A production broker: several servers, SASL over TLS, a bounded shutdown."""
+"""Production: servers, SASL over TLS, bounded shutdown, declared topics."""
 
 import os
 
+from stream.core import Service, Topic, consume
 from stream.kafka import (
     TLS,
     ConsumerOptions,
@@ -53,4 +54,24 @@ MUTUAL_TLS = TLS(
     certfile="/etc/kafka/thermo.pem",  # authenticates the service
     keyfile="/etc/kafka/thermo.key",
 )
+
+
 # --8<-- [end:mtls]
+# --8<-- [start:topics]
+class Payments(Service):
+    # A consumed topic that neither exists nor is declared stops the start.
+    broker = KafkaBroker("kafka-1:9093,kafka-2:9093", missing_topics="fail")
+    topics = (
+        Topic(
+            "payments",
+            partitions=12,
+            replication_factor=3,
+            config={"min.insync.replicas": "2", "retention.ms": "604800000"},
+        ),
+    )
+
+    @consume("payments")  # its dead-letter topic payments.dlq is made like it
+    async def on_payment(self, payment: dict[str, str]) -> None: ...
+
+
+# --8<-- [end:topics]

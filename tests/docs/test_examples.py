@@ -18,7 +18,7 @@ from types import FunctionType
 import pytest
 import yaml
 
-from stream.testing import TestBroker, sent
+from stream.testing import MemoryBroker, TestBroker, sent
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -79,6 +79,16 @@ async def test_the_asyncapi_example_writes_three_documents(tmp_path: Path) -> No
     assert yaml.safe_load((tmp_path / "asyncapi.yaml").read_text())["asyncapi"] == "3.1.0"
     assert '"asyncapi": "3.0.0"' in (tmp_path / "asyncapi.json").read_text()
     assert "readings.celsius" in (tmp_path / "asyncapi.html").read_text()
+
+
+async def test_the_declared_topics_and_their_dead_letter_topic_get_their_partitions() -> None:
+    from production import Payments
+
+    async with TestBroker(Payments()) as service:
+        broker = service.transport
+        assert isinstance(broker, MemoryBroker)
+        assert broker.partition_count("payments") == 12
+        assert broker.partition_count("payments.dlq") == 12
 
 
 def test_the_production_broker_is_secured_and_drains_within_the_grace_period() -> None:

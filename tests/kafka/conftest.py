@@ -7,6 +7,7 @@ pytest plugin (``STREAM_KAFKA_BOOTSTRAP`` when set, else one ``LocalKafka`` per 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ import anyio
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from stream.kafka_local import LocalKafka, LocalKafkaConfig
 
 WAIT = 30.0
 """Seconds a test waits for something the broker should deliver (group joins included)."""
@@ -164,3 +167,15 @@ class Kafka:
 def kafka(kafka_bootstrap: str) -> Kafka:
     """The session's broker, with helpers, for one test."""
     return Kafka(kafka_bootstrap)
+
+
+@pytest.fixture(scope="session")
+def strict_kafka() -> Iterator[Kafka]:
+    """A broker of its own with ``auto.create.topics.enable=false``, as production brokers
+    often are; started once for the modules that need one."""
+    kafka = LocalKafka(LocalKafkaConfig(extra_properties={"auto.create.topics.enable": "false"}))
+    kafka.start()
+    try:
+        yield Kafka(kafka.bootstrap_servers)
+    finally:
+        kafka.stop()

@@ -32,6 +32,7 @@ from stream.core._propagation import PropagateHeaders
 from stream.core._publisher import Publisher, outgoing
 from stream.core._requests import Request, RequestError, RequestTimeoutError
 from stream.core._service import Service
+from stream.core._topics import Topic
 
 __all__ = (
     "BindError",
@@ -60,6 +61,7 @@ __all__ = (
     "Retry",
     "Service",
     "StreamError",
+    "Topic",
     "TopicPartition",
     "consume",
     "outgoing",

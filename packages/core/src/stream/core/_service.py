@@ -27,6 +27,7 @@ from stream.core._runtime import (
 )
 from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
 from stream.core._subscriptions import shared_subscriptions
+from stream.core._topics import Topic, checked_topics
 from stream.core.transport import HandlerCall, HandlerWrapper, Transport, TransportObserver
 
 __all__ = ("Service",)
@@ -55,6 +56,8 @@ class Service:
         container: A dependency-injector container instance, for ``Provide[...]``
             parameters of handlers.
         name: Names the consumer groups of handlers without an explicit ``group_id``.
+        topics: Topics the service needs, created at start when missing (see
+            :class:`Topic`); a dead-letter topic is created like its source.
         middlewares: Wrap handling and publishing for the whole service. One that is
             also a ``TransportObserver`` is given to the transport at start.
     """
@@ -66,6 +69,10 @@ class Service:
     """How bodies travel: what ``publish`` and every handler encode (and handlers decode),
     unless ``@consume(codec=...)`` says otherwise; its content type goes in each output's
     ``content-type`` header."""
+    topics: ClassVar[Sequence[Topic]] = ()
+    """Topics created at start when missing, with their partitions, replication and
+    settings; one that exists is left alone. Declare what the service reads and writes,
+    so nothing depends on the broker creating topics on first use."""
     sync_handler_threads: ClassVar[int] = 8
     """How many plain ``def`` handlers may run at once, each in a worker thread (so a
     blocking library does not stall the event loop)."""
@@ -146,6 +153,7 @@ class Service:
         if self._running is not None:
             raise NotRunningError(f"{type(self).__name__} is already started; stop it first")
         specs = self.handlers()
+        declared = checked_topics(type(self).__name__, self.topics)
         transport = transport if transport is not None else self._configured_broker()
         for middleware in self.middlewares:
             # Metrics of commits and lag live on the transport, out of a middleware's sight.
@@ -159,6 +167,8 @@ class Service:
         vars(self).update(calls)
         self.logger.info("%s starting...", type(self).__name__)
         try:
+            if declared:
+                transport.declare_topics(declared)
             self._subscribe(specs, calls, publisher, transport)
             await self._hook("on_startup")
             await transport.start()

@@ -34,6 +34,7 @@ from stream.core._observing import (
 )
 from stream.core._options import ConsumeOptions, KeySource, MessageFilter, ProduceOptions
 from stream.core._specs import ConsumerSpec, HandlerSpec, ProducerSpec
+from stream.core._topics import Topic
 
 __all__ = (
     "ConsumeOptions",
@@ -55,6 +56,7 @@ __all__ = (
     "Sleep",
     "Subscription",
     "SubscriptionStatus",
+    "Topic",
     "TopicPartition",
     "Transport",
     "TransportDescription",
@@ -169,6 +171,19 @@ class Transport(ABC):
     def subscribe(self, subscription: Subscription, handler: RecordHandler) -> None:
         """Registers a handler before ``start``; raises ``BindError`` for options the
         transport cannot honour, naming ``subscription.name``."""
+
+    def declare_topics(self, topics: Sequence[Topic]) -> None:
+        """Registers the topics a service declared, before ``subscribe`` and ``start``.
+
+        ``start`` creates each one that is missing, as declared, and leaves one that
+        exists alone (logging a WARNING when its partition count differs). Called only
+        with a non-empty ``topics``; the default refuses, so a declaration is never
+        silently ignored by a transport that cannot create topics.
+        """
+        names = ", ".join(repr(topic.name) for topic in topics)
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot create the declared topics {names}"
+        )
 
     @abstractmethod
     async def start(self) -> None:

@@ -15,13 +15,13 @@ from stream.core.transport import (
     RecordHandler,
     ServerDescription,
     Subscription,
+    Topic,
     TopicPartition,
     Transport,
     TransportDescription,
     TransportStatus,
 )
 from stream.kafka._client_logs import quiet_transient_client_errors
-from stream.kafka._dead_letter_topics import check_dead_letter_topics
 from stream.kafka._errors import SubscriptionFailedError
 from stream.kafka._loop import ConsumeLoop
 from stream.kafka._options import ConsumerOptions, ProducerOptions, consumer_kwargs, producer_kwargs
@@ -29,6 +29,7 @@ from stream.kafka._replies import ReplyReader
 from stream.kafka._running import Run
 from stream.kafka._security import Security, security_kwargs
 from stream.kafka._sender import Sender, ping, record_size
+from stream.kafka._topics import MissingTopics, prepare_topics
 
 __all__ = ("KafkaBroker",)
 
@@ -79,6 +80,10 @@ class KafkaBroker(Transport):
             (retrying with backoff from its committed offsets, nothing committed past
             the failure) before it stops; counted from the first error with no
             successful commit since.
+        missing_topics: What start does about a consumed topic that neither exists nor
+            is declared in the service's ``topics``: ``"warn"`` logs a WARNING naming
+            it (the broker may then create it with its defaults, or the subscription
+            idles), ``"fail"`` refuses to start with a ``BindError``.
 
     Example:
         >>> class Service(core.Service):
@@ -96,6 +101,7 @@ class KafkaBroker(Transport):
         shutdown_timeout: float = 25.0,
         block_warning: float | None = 0.5,
         outage_timeout: float = 300.0,
+        missing_topics: MissingTopics = "warn",
     ) -> None:
         if isinstance(bootstrap_servers, str):
             bootstrap_servers = bootstrap_servers.split(",")
@@ -117,6 +123,12 @@ class KafkaBroker(Transport):
         if outage_timeout <= 0:
             raise ValueError(f"KafkaBroker(outage_timeout={outage_timeout}): use seconds > 0")
         self.outage_timeout = outage_timeout
+        if missing_topics not in ("warn", "fail"):
+            raise ValueError(
+                f"KafkaBroker(missing_topics={missing_topics!r}): use 'warn' or 'fail'"
+            )
+        self.missing_topics: MissingTopics = missing_topics
+        self._declared: tuple[Topic, ...] = ()
         self._subscriptions: list[tuple[Subscription, RecordHandler, dict[str, Any]]] = []
         self._running: Run | None = None
         self._reply_readers: list[ReplyReader] = []
@@ -135,9 +147,14 @@ class KafkaBroker(Transport):
             shutdown_timeout=self.shutdown_timeout,
             block_warning=self.block_warning,
             outage_timeout=self.outage_timeout,
+            missing_topics=self.missing_topics,
         )
 
     # The Transport interface.
+
+    def declare_topics(self, topics: Sequence[Topic]) -> None:
+        """Registers the service's declared topics; :meth:`start` creates those missing."""
+        self._declared = tuple(topics)
 
     def subscribe(self, subscription: Subscription, handler: RecordHandler) -> None:
         """Registers a handler before ``start``.
@@ -161,12 +178,16 @@ class KafkaBroker(Transport):
         self._subscriptions.append((subscription, handler, kwargs))
 
     async def start(self) -> None:
-        """Connects the producer and every subscription's consumer, then starts consuming.
+        """Creates the missing declared topics and dead-letter topics (a dead-letter topic
+        like its source: partitions, replication, ``max.message.bytes``), then connects
+        the producer and every subscription's consumer and starts consuming.
 
         Raises:
-            BindError: aiokafka refused an option, assigned partitions do not exist, or
-                a dead-letter topic does not exist while the broker creates no topics, or
-                takes smaller messages (``max.message.bytes``) than its source topic.
+            BindError: aiokafka refused an option, assigned partitions do not exist, a
+                consumed topic does not exist (with ``missing_topics="fail"``), a declared
+                or dead-letter topic could not be created, or a dead-letter topic does not
+                exist while the broker creates no topics, or takes smaller messages
+                (``max.message.bytes``) than its source topic.
             aiokafka.errors.KafkaConnectionError: no bootstrap server answered.
         """
         if self._running is not None:
@@ -177,7 +198,12 @@ class KafkaBroker(Transport):
         client_kwargs = self._client_kwargs()
         # Options refused before anything connects: a mistake is told without a broker.
         producer = producer_kwargs(self.producer_options)
-        await check_dead_letter_topics(client_kwargs, [s for s, _, _ in self._subscriptions])
+        await prepare_topics(
+            client_kwargs,
+            self._declared,
+            [s for s, _, _ in self._subscriptions],
+            self.missing_topics,
+        )
         run = await Run.open(
             Sender(client_kwargs, producer),
             self._subscriptions,
@@ -206,6 +232,7 @@ class KafkaBroker(Transport):
         """
         run, self._running = self._running, None
         self._subscriptions.clear()
+        self._declared = ()
         readers, self._reply_readers = self._reply_readers, []
         for reader in readers:
             await reader.close()

@@ -12,14 +12,19 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from stream.core import BindError
 from stream.core.transport import Subscription
 
-__all__ = ("check_dead_letter_topics", "dead_letter_pairs")
+__all__ = (
+    "broker_config",
+    "check_dead_letter_topics",
+    "config_values",
+    "creates_topics",
+    "dead_letter_pairs",
+)
 
 logger = logging.getLogger("stream.kafka")
 
@@ -37,9 +42,7 @@ def dead_letter_pairs(subscriptions: Iterable[Subscription]) -> list[tuple[str, 
     ]
 
 
-async def check_dead_letter_topics(
-    client_kwargs: dict[str, Any], subscriptions: Sequence[Subscription]
-) -> None:
+async def check_dead_letter_topics(admin: Any, subscriptions: Sequence[Subscription]) -> None:
     """Raises ``BindError`` when a dead-letter topic is missing and will not be created,
     or takes smaller messages than its source topic.
 
@@ -50,12 +53,10 @@ async def check_dead_letter_topics(
     pairs = dead_letter_pairs(subscriptions)
     if not pairs:
         return
-    admin = AIOKafkaAdminClient(**client_kwargs)
-    await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [(name, dlq) for name, _, dlq in pairs if dlq not in existing]
-        if missing and not await _creates_topics(admin):
+        if missing and not await creates_topics(admin):
             name, dlq = missing[0]
             raise BindError(
                 f"{name}: dead-letter topic {dlq!r} does not exist and the broker does not "
@@ -67,8 +68,6 @@ async def check_dead_letter_topics(
     except KafkaError as error:
         logger.warning("could not check the dead-letter topics: %r", error)
         return
-    finally:
-        await admin.close()
     for name, source, dlq in both:
         if limits[dlq] < limits[source]:
             raise BindError(
@@ -79,21 +78,28 @@ async def check_dead_letter_topics(
             )
 
 
-async def _creates_topics(admin: Any) -> bool:
+async def creates_topics(admin: Any) -> bool:
+    """Whether the broker creates a topic on first use (``auto.create.topics.enable``)."""
+    return (await broker_config(admin, _AUTO_CREATE) or "true").lower() == "true"
+
+
+async def broker_config(admin: Any, key: str) -> str | None:
+    """The value of ``key`` in the configuration of the first broker the cluster names."""
     cluster = await admin.describe_cluster()
     broker = str(cluster["brokers"][0]["node_id"])
-    configs = await _configs(admin, ConfigResourceType.BROKER, [broker], _AUTO_CREATE)
-    return configs.get(broker, "true").lower() == "true"
+    return (await config_values(admin, ConfigResourceType.BROKER, [broker], key)).get(broker)
 
 
 async def _max_message_bytes(admin: Any, topics: set[str]) -> dict[str, int]:
     if not topics:
         return {}
-    configs = await _configs(admin, ConfigResourceType.TOPIC, sorted(topics), _MAX_MESSAGE_BYTES)
+    configs = await config_values(
+        admin, ConfigResourceType.TOPIC, sorted(topics), _MAX_MESSAGE_BYTES
+    )
     return {topic: int(value) for topic, value in configs.items()}
 
 
-async def _configs(admin: Any, kind: Any, names: list[str], key: str) -> dict[str, str]:
+async def config_values(admin: Any, kind: Any, names: list[str], key: str) -> dict[str, str]:
     """``{resource name: value of key}`` from a DescribeConfigs request."""
     resources = [ConfigResource(kind, name, configs={key: None}) for name in names]
     found: dict[str, str] = {}

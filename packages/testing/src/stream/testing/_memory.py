@@ -10,6 +10,7 @@ handler the message reaches (and everything those handlers sent on) has run.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -28,6 +29,7 @@ from stream.core.transport import (
     RecordHandler,
     Subscription,
     SubscriptionStatus,
+    Topic,
     TopicPartition,
     Transport,
     TransportDescription,
@@ -36,6 +38,8 @@ from stream.core.transport import (
 from stream.testing._partitioner import partition_for_key
 
 __all__ = ("MemoryBroker",)
+
+logger = logging.getLogger("stream.testing")
 
 # Set while this task is delivering, so a handler's own publish appends without recursing.
 _delivering: ContextVar[bool] = ContextVar("stream_memory_delivering", default=False)
@@ -122,6 +126,21 @@ class MemoryBroker(Transport):
 
     # The Transport interface.
 
+    def declare_topics(self, topics: Sequence[Topic]) -> None:
+        """Creates each missing topic with its declared partitions, as Kafka does at
+        start; one that exists keeps its partitions (a WARNING names a difference)."""
+        for declared in topics:
+            found = self._topics.get(declared.name)
+            if found is None:
+                self.create_topic(declared.name, declared.partitions)
+            elif len(found.partitions) != declared.partitions:
+                logger.warning(
+                    "topic %r has %d partitions, not the %d declared; it is left as it is",
+                    declared.name,
+                    len(found.partitions),
+                    declared.partitions,
+                )
+
     def subscribe(self, subscription: Subscription, handler: RecordHandler) -> None:
         """Registers a handler before ``start``."""
         options = subscription.options
@@ -144,6 +163,7 @@ class MemoryBroker(Transport):
         self._started = True
         self._plan = None  # the first delivery tells the partition hooks
         for member in self._members:
+            self._create_dead_letter_topics(member.subscription)
             assigned = self._assigned(member)
             if member.subscription.options.auto_offset_reset == "latest":
                 for topic, partition in assigned:
@@ -298,6 +318,17 @@ class MemoryBroker(Transport):
             topic = self._topics[name] = _Topic([[] for _ in range(count)])
             self._plan = None
         return topic
+
+    def _create_dead_letter_topics(self, subscription: Subscription) -> None:
+        """Creates each missing dead-letter topic with its source's partitions, as
+        ``KafkaBroker`` does at start (rather than the default of a topic made on use)."""
+        dead_letter = subscription.options.delivery.dead_letter
+        if dead_letter is None:
+            return
+        for source in subscription.options.topics:
+            name = dead_letter.topic_for(source)
+            if name not in self._topics:
+                self.create_topic(name, len(self._topic(source).partitions))
 
     def _append(self, outgoing: OutgoingMessage) -> None:
         topic = self._topic(outgoing.topic)
