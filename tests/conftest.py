@@ -1,6 +1,7 @@
 """Shared test settings: every async test runs on asyncio through anyio's pytest plugin."""
 
 import os
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -49,17 +50,19 @@ def kafka_cluster(_session_cluster: LocalKafka) -> Iterator[LocalKafka]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leaves the extended ``cluster`` tests out unless ``-m`` names the marker.
+    """Leaves ``@pytest.mark.extended`` tests out unless ``-m`` names one of their markers.
 
-    ``@pytest.mark.cluster("extended")`` marks the cluster rows a plain ``pytest`` skips to
-    stay within CI's time; ``pytest -m cluster`` runs every cluster test.
+    Extended tests are the long rows (a 90 s broker outage, most of the cluster's faults) a
+    plain ``pytest`` skips to stay within CI's time: ``-m extended`` runs them all,
+    ``-m cluster`` every cluster test, ``-m chaos`` the whole chaos suite.
     """
-    if "cluster" in (config.option.markexpr or ""):
-        return
+    expression = config.option.markexpr or ""
+    named = set(re.findall(r"[A-Za-z_]+", expression))
     kept, extended = [], []
     for item in items:
-        marker = item.get_closest_marker("cluster")
-        (extended if marker is not None and "extended" in marker.args else kept).append(item)
+        asked = named & {marker.name for marker in item.iter_markers()}
+        left_out = item.get_closest_marker("extended") is not None and not asked
+        (extended if left_out else kept).append(item)
     if extended:
         config.hook.pytest_deselected(items=extended)
         items[:] = kept

@@ -107,6 +107,7 @@ async def test_a_rolling_deploy_repeats_and_loses_nothing(
     check(result, scenario)
 
 
+@pytest.mark.extended  # 90 s down and a broker restart: `pytest -m chaos` runs it
 @pytest.mark.timeout(420)
 async def test_the_service_rides_out_the_broker_down_for_90_s(
     chaos_kafka: LocalKafka, chaos_results: list[Result], artifacts: Path

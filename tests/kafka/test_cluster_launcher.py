@@ -95,7 +95,7 @@ async def test_cluster_replicates_internal_topics_three_times_with_two_in_sync(
 
 
 @pytest.mark.kafka
-@pytest.mark.cluster("extended")  # the chaos rows' node crashes cover it by default
+@pytest.mark.extended  # the chaos rows' node crashes cover it by default
 async def test_each_node_goes_down_and_comes_back_on_its_own(kafka_cluster: LocalKafka) -> None:
     bootstrap = kafka_cluster.bootstrap_servers
     topic = _topic()
