@@ -83,6 +83,8 @@ async def test_an_existing_topic_is_left_alone_and_another_partition_count_is_a_
     assert f"topic '{topic}' has 2 partitions, not the 4 declared" in caplog.text
     partitions, retention = await shape(kafka, topic, "retention.ms") or (0, None)
     assert (partitions, retention) == (2, "604800000")  # the broker's default, as it was
+    # Its dead-letter topic is made like the topic that is, not the one declared.
+    assert await shape(kafka, f"{topic}.dlq", "retention.ms") == (2, "604800000")
 
 
 async def test_a_missing_consumed_topic_is_a_warning_naming_it(

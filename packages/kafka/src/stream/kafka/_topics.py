@@ -142,15 +142,15 @@ async def _dead_letter_topics(
     existing: set[str],
     declared: Mapping[str, Topic],
 ) -> list[Topic]:
-    """The missing dead-letter topics, each like its source: a declared source's
-    declaration, or an existing source's partitions, replication and message size."""
+    """The missing dead-letter topics, each like its source: an existing source's
+    partitions, replication and message size, or a new source's declaration."""
     pairs = {
         dead_letter: source
         for _, source, dead_letter in dead_letter_pairs(subscriptions)
         if dead_letter not in existing and dead_letter not in declared
     }
     like = {dlq: declared[source] for dlq, source in pairs.items() if source in declared}
-    described = sorted({s for d, s in pairs.items() if d not in like and s in existing})
+    described = sorted({source for source in pairs.values() if source in existing})
     if described:
         shapes = await _partitions_and_replicas(admin, described)
         limits = await config_values(admin, ConfigResourceType.TOPIC, described, _COPIED_CONFIG)
