@@ -23,6 +23,7 @@ __all__ = ("Tracing",)
 _SCOPE = "stream.opentelemetry"
 # What a tracer provider is before an SDK is configured: spans would record nothing.
 _NO_SDK = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_NO_PARENT = Context()
 
 
 class Tracing(Middleware):
@@ -194,9 +195,10 @@ def _stamped(
 
 
 def _extracted(message: Message) -> Context:
-    # Most messages of a service that starts traces carry no headers at all.
+    # Most messages of a service that starts traces carry no headers at all. Contexts are
+    # never changed in place (set_value makes a new one), so one empty one serves them all.
     if not message.headers:
-        return Context()
+        return _NO_PARENT
     return propagate.extract(message.headers, getter=HEADER_GETTER)
 
 
