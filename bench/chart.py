@@ -25,6 +25,7 @@ _COLORS = {
     "stream_traced_sampled": "#63b3ed",
     "stream_traced_api": "#90cdf4",
     "stream_metrics": "#63b3ed",
+    "stream_observed": "#3182ce",
 }
 _NAMES = {
     "stream": "stream",
@@ -35,6 +36,7 @@ _NAMES = {
     "stream_traced_sampled": "stream +\nTracing (1%)",
     "stream_traced_api": "stream +\nTracing (no SDK)",
     "stream_metrics": "stream +\nmetrics",
+    "stream_observed": "stream +\nTracing 1%\n+ metrics",
 }
 _SHORT = {**_NAMES, "raw": "raw"}
 

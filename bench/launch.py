@@ -27,8 +27,14 @@ VARIANTS = ("stream", "faststream", "raw")
 # stream.prometheus's Metrics and `--http` on, to show what operating it costs.
 EXTRA_VARIANTS = ("raw_batch", "stream_metrics")
 # Asked for by name only (--variants): stream with stream.opentelemetry's Tracing, into an
-# SDK provider (every trace, or 1% of them) and with none configured: what tracing costs.
-TRACING_VARIANTS = ("stream_traced", "stream_traced_sampled", "stream_traced_api")
+# SDK provider (every trace, or 1% of them) and with none configured: what tracing costs;
+# and stream_observed, 1% of the traces with Metrics and `--http`: what production runs.
+TRACING_VARIANTS = (
+    "stream_traced",
+    "stream_traced_sampled",
+    "stream_traced_api",
+    "stream_observed",
+)
 
 _STREAM_APP = "bench.variants.stream_app"
 _STREAM_SERVICES = {
@@ -36,6 +42,11 @@ _STREAM_SERVICES = {
     "stream_traced": "bench.variants.stream_traced:SdkTraced",
     "stream_traced_sampled": "bench.variants.stream_traced:SampledTraced",
     "stream_traced_api": "bench.variants.stream_traced:ApiTraced",
+}
+# Run with `--http`, as an operator runs a service whose metrics are scraped.
+_HTTP_SERVICES = {
+    "stream_metrics": f"{_STREAM_APP}:MeteredBenchService",
+    "stream_observed": "bench.variants.stream_traced:ObservedService",
 }
 _MODULES = {"faststream": "bench.variants.faststream_app", "raw": "bench.variants.raw_loop"}
 # stream's Service logs "<Class> started" once its transport runs; the others print a line.
@@ -48,6 +59,7 @@ _READY = {
     "stream_traced": re.compile(r"SdkTraced started"),
     "stream_traced_sampled": re.compile(r"SampledTraced started"),
     "stream_traced_api": re.compile(r"ApiTraced started"),
+    "stream_observed": re.compile(r"ObservedService started"),
 }
 
 
@@ -102,11 +114,11 @@ def command_for(variant: str, bootstrap: str, *, workers: int = 1) -> Command:
     if variant == "raw_batch":
         batched = (*python_module(_MODULES["raw"]), "--batched")
         return Command(variant, batched, _READY[variant])
-    if variant == "stream_metrics":
+    if variant in _HTTP_SERVICES:
         script = stream_cli()
         if script is None:
-            raise RuntimeError("stream_metrics needs the stream CLI (stream-cli[http])")
-        argv = [str(script), "run", f"{_STREAM_APP}:MeteredBenchService"]
+            raise RuntimeError(f"{variant} needs the stream CLI (stream-cli[http])")
+        argv = [str(script), "run", _HTTP_SERVICES[variant]]
         argv += ["--bootstrap-servers", bootstrap, "--http", "127.0.0.1:0"]
         return Command(variant, tuple(argv), _READY[variant], via_cli=True)
     known = ", ".join((*VARIANTS, *EXTRA_VARIANTS, *TRACING_VARIANTS))

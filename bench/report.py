@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bench.chart import draw_chart
+from bench.launch import TRACING_VARIANTS
 from bench.results import BenchResults, median, ratio
 from bench.throughput import ThroughputRun
 
@@ -23,6 +24,7 @@ _NAMES = {
     "stream_traced_sampled": "stream + Tracing (SDK, 1% sampled)",
     "stream_traced_api": "stream + Tracing (no SDK)",
     "stream_metrics": "stream, Metrics and --http on",
+    "stream_observed": "stream + Tracing (1% sampled), Metrics and --http",
 }
 
 
@@ -175,7 +177,7 @@ def _throughput(results: BenchResults) -> list[str]:
     if to_outputs is not None:
         lines.append(f"- stream / FastStream with the clock stopped at the last output: "
                      f"{to_outputs:.2f}x")  # fmt: skip
-    for traced in ("stream_traced", "stream_traced_sampled", "stream_traced_api"):
+    for traced in TRACING_VARIANTS:
         if value := ratio(results.median_rate(traced), results.median_rate("stream")):
             per_round = ", ".join(f"{r:.2f}" for r in results.round_ratios(traced, "stream"))
             lines.append(f"- **{_NAMES[traced]} / stream: {value:.2f}x** (per round: {per_round})")

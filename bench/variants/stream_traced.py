@@ -9,10 +9,12 @@ Two services, each the stream variant's own handler with the middleware added:
   sampling a busy production service runs with: one trace in a hundred is recorded.
 - ``ApiTraced``: no SDK at all, the state of a service that installs stream-opentelemetry
   but configures no provider: no-op spans, trace context passed through.
+- ``ObservedService``: what production runs: ``SampledTraced``'s tracing and
+  stream.prometheus's ``Metrics`` together (run with ``--http``, as ``stream_metrics`` is).
 
 Run by the harness as ``stream run bench.variants.stream_traced:SdkTraced`` (or
-``:SampledTraced``, ``:ApiTraced``) when asked for ``--variants stream_traced
-stream_traced_sampled stream_traced_api``.
+``:SampledTraced``, ``:ApiTraced``, ``:ObservedService``) when asked for ``--variants
+stream_traced stream_traced_sampled stream_traced_api stream_observed``.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioB
 
 from bench.variants.stream_app import BenchService
 from stream.opentelemetry import Tracing
+from stream.prometheus import Metrics
 
-__all__ = ("ApiTraced", "SampledTraced", "SdkTraced")
+__all__ = ("ApiTraced", "ObservedService", "SampledTraced", "SdkTraced")
 
 
 class _Dropping(SpanExporter):
@@ -63,3 +66,12 @@ class ApiTraced(BenchService):
     """The stream variant with Tracing and no SDK configured."""
 
     middlewares = (Tracing(tracer_provider=trace.NoOpTracerProvider()),)
+
+
+class ObservedService(BenchService):
+    """The stream variant as production runs it: 1% of the traces recorded, and metrics."""
+
+    middlewares = (
+        Tracing(tracer_provider=_sdk_provider(ParentBased(TraceIdRatioBased(0.01)))),
+        Metrics(),
+    )

@@ -333,3 +333,33 @@ async def test_a_trace_the_sampler_dropped_goes_on_unrecorded(
     assert traceparent is not None
     _version, trace_id, _span, flags = traceparent.decode().split("-")
     assert (trace_id, flags) == (UPSTREAM_TRACE, "00")  # the same trace, still unsampled
+
+
+async def test_a_dropped_trace_replaces_the_propagated_traceparent(
+    exporter: InMemorySpanExporter,
+) -> None:
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+
+    provider = TracerProvider(sampler=ParentBased(ALWAYS_OFF))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    class S(Service):
+        middlewares = (PropagateHeaders("*"), Tracing(tracer_provider=provider))
+
+        @produce("out")
+        @consume("in")
+        async def handle(self, msg: Reading) -> Reading:
+            return msg
+
+    unsampled = f"00-{UPSTREAM_TRACE}-b7ad6b7169203331-00"
+    async with TestBroker(S()) as service:
+        headers = {"x-tenant": "acme", "traceparent": unsampled}
+        await service.publish(Reading(data=1), "in", headers=headers)
+        [output] = records(service, "out")
+    assert exporter.get_finished_spans() == ()
+    assert output.header("x-tenant") == b"acme"
+    [traceparent] = [value.decode() for name, value in output.headers if name == "traceparent"]
+    _version, trace_id, span_id, flags = traceparent.split("-")
+    # The attempt's own (unrecorded) span, in the upstream's trace, still unsampled.
+    assert (trace_id, flags) == (UPSTREAM_TRACE, "00")
+    assert span_id != "b7ad6b7169203331"

@@ -14,7 +14,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from stream.core import CallNext, Message, Middleware, OutgoingMessage
-from stream.core.transport import ConsumerSpec
+from stream.core.transport import ConsumerSpec, HeaderItems
 from stream.opentelemetry._attributes import created, processed
 from stream.opentelemetry._headers import HEADER_GETTER, HEADER_SETTER, HeaderList
 
@@ -23,6 +23,7 @@ __all__ = ("Tracing",)
 _SCOPE = "stream.opentelemetry"
 # What a tracer provider is before an SDK is configured: spans would record nothing.
 _NO_SDK = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_NO_PARENT = Context()
 
 
 class Tracing(Middleware):
@@ -58,7 +59,7 @@ class Tracing(Middleware):
         # The last attempt's span, for the outputs and dead letters built right after it
         # in the same task (set where handle returns: a coroutine's context is its
         # caller's). Paired with its message, so another message's records never take it.
-        self._attempt: ContextVar[tuple[Message, Context] | None] = ContextVar(
+        self._attempt: ContextVar[_Attempt | None] = ContextVar(
             "stream.opentelemetry.attempt", default=None
         )
 
@@ -80,7 +81,11 @@ class Tracing(Middleware):
             size = len(body) if self._batch and isinstance(body, list) else None
             span.set_attributes(processed(message, self._group, size))
         attempt = trace.set_span_in_context(span, parent)
-        self._attempt.set((message, attempt))
+        # Not sampled: no producer span to make (ParentBased, the SDK's default, keeps no
+        # child), so each record carries the attempt's own context.
+        context = span.get_span_context()
+        dropped = context.is_valid and not context.trace_flags.sampled
+        self._attempt.set(_Attempt(message, attempt, dropped=dropped))
         # By hand rather than trace.use_span: this runs once per message.
         token = otel_context.attach(attempt)
         try:
@@ -99,6 +104,11 @@ class Tracing(Middleware):
         tracer = self._tracer if self._decided else self._decide()
         if tracer is None:
             return _passed_on(record, source)
+        attempt = self._attempt.get() if source is not None else None
+        if attempt is not None and attempt.message is source and attempt.dropped:
+            # The usual record of a trace the sampler did not keep (99 in 100 at 1%):
+            # its attempt's context, injected once for all the attempt's records.
+            return _stamped(record, source, attempt.trace_headers())
         parent = self._parent_of(record, source)
         parent_context = trace.get_current_span(parent).get_span_context()
         headers: HeaderList = list(record.headers)
@@ -141,16 +151,54 @@ class Tracing(Middleware):
             # Outside any span, a traceparent the caller set (bridging from HTTP, say).
             return propagate.extract(record.headers, getter=HEADER_GETTER)
         attempt = self._attempt.get()
-        if attempt is not None and attempt[0] is source:
-            return attempt[1]
+        if attempt is not None and attempt.message is source:
+            return attempt.context
         # A record for an input no attempt was made for (it could not be decoded).
         return _extracted(source)
 
 
+class _Attempt:
+    """One attempt's span context, and the trace headers its records get when the trace is
+    not recorded (no producer span to make: every record carries the attempt's context)."""
+
+    __slots__ = ("_headers", "context", "dropped", "message")
+
+    def __init__(self, message: Message, context: Context, *, dropped: bool) -> None:
+        self.message = message
+        self.context = context
+        self.dropped = dropped
+        self._headers: HeaderItems | None = None
+
+    def trace_headers(self) -> HeaderItems:
+        """The propagator's headers for this attempt's context, made at the first record."""
+        if self._headers is None:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier, context=self.context)
+            self._headers = tuple(
+                (name, value.encode("latin-1")) for name, value in carrier.items()
+            )
+        return self._headers
+
+
+def _stamped(
+    record: OutgoingMessage, source: Message, trace_headers: HeaderItems
+) -> OutgoingMessage:
+    """``record`` (one the dispatcher built for ``source``: its own to change) carrying
+    ``trace_headers`` in place of any headers of the same names, as HEADER_SETTER does."""
+    if record.headers:
+        names = {name for name, _ in trace_headers}
+        kept = tuple(header for header in record.headers if header[0] not in names)
+        record.headers = kept + trace_headers
+    else:
+        record.headers = trace_headers
+    return record
+
+
 def _extracted(message: Message) -> Context:
-    # Most messages of a service that starts traces carry no headers at all.
+    # Most messages of a service that starts traces carry no headers at all. Contexts are
+    # never changed in place (set_value makes a new one), so one empty one serves them all.
     if not message.headers:
-        return Context()
+        return _NO_PARENT
     return propagate.extract(message.headers, getter=HEADER_GETTER)
 
 
