@@ -117,8 +117,14 @@ class JsonCodec(Codec):
         return adapter.validate_json(data)
 
     def decoder(self, adapter: TypeAdapter[Any]) -> Callable[[bytes], Any]:
-        """pydantic's own JSON validator: no call of ours between the bytes and the value."""
-        return adapter.validate_json
+        """pydantic-core's JSON validator itself: no call of ours, nor the ``TypeAdapter``
+        method's keyword handling, between the bytes and the value."""
+        if not adapter.pydantic_complete:
+            # Not built yet (a model with defer_build): pydantic builds it at first use.
+            return adapter.validate_json
+        # TypeAdapter.validate_json only forwards its defaults to this, per message.
+        validate_json: Callable[[bytes], Any] = adapter.validator.validate_json
+        return validate_json
 
     def reads(self, content_type: str) -> bool:
         """``application/json``, any ``+json`` type, or ``text/plain``."""

@@ -264,6 +264,11 @@ class Dispatcher:
             self._around if not self._injectors and self._policy.timeout is None else None
         )
         self._single_target = self._targets[0] if len(self._targets) == 1 else None
+        self._one_output = (
+            self._single_output
+            if self._single_target is not None and self._on_publish is None
+            else None
+        )
         self._refusal = refusal
         self._sleep: Sleep = anyio.sleep
         self._failure_log = FailureLog(logger, self._name)
@@ -279,15 +284,27 @@ class Dispatcher:
             await self._handle_batch(messages, outputs)
             return outputs
         check_content_type = self._check_content_type
+        decode = self._decode
+        # A bare handler (nothing injected or around it, no timeout) is called right here
+        # for its first try: no coroutine of ours between the loop and the user's method.
+        bare_call = self._call if self._plain_call else None
         for message in messages:
             try:
                 if message.headers and check_content_type is not None:
                     check_content_type(message.headers)
-                value = self._decode(message.value)
+                value = decode(message.value)
             except Exception as error:
                 self._fail(message, self._decode_error(message, error), 1, outputs)
                 continue
-            await self._handle_one(message, value, outputs)
+            if bare_call is None:
+                await self._handle_one(message, value, outputs)
+                continue
+            try:
+                result = await bare_call(value)
+            except Exception as error:
+                await self._handle_one(message, value, outputs, error)
+                continue
+            self._produce(result, message, 1, outputs)
         if self._failure_log.pending:
             self._failure_log.summarise_due()
         return outputs
@@ -300,32 +317,51 @@ class Dispatcher:
         return outputs
 
     async def _handle_one(
-        self, message: Message, value: Any, outputs: list[OutgoingMessage]
+        self,
+        message: Message,
+        value: Any,
+        outputs: list[OutgoingMessage],
+        error: Exception | None = None,
     ) -> None:
-        # The first try is inlined: no retry loop, no extra coroutine, when all goes well.
+        """Handles one decoded message; ``error`` is the first try's, when it was made."""
         attempts = 1
         try:
-            if self._plain_call:
-                result = await self._call(value)
-            elif self._around_plain is not None:
+            if error is not None:
+                raise error
+            if self._around_plain is not None:
                 result = await self._around_plain(message, value, partial(self._call, value))
             else:
                 result = await self._invoke(value, message)
-        except Exception as error:
-            result, failure, attempts = await self._retries(value, message, error)
+        except Exception as first_error:
+            result, failure, attempts = await self._retries(value, message, first_error)
             if failure is not None:
                 self._fail(message, failure, attempts, outputs)
                 return
+        self._produce(result, message, attempts, outputs)
+
+    def _produce(
+        self, result: Any, message: Message, attempts: int, outputs: list[OutgoingMessage]
+    ) -> None:
+        """Adds what the handler's ``result`` sends, and the reply to a request, to
+        ``outputs``; an output that cannot be encoded or sent dead-letters ``message``."""
+        output: OutgoingMessage | None = None
+        produced: Sequence[OutgoingMessage] = ()
         try:
-            produced = (
-                self._outputs(result, message) if result is not None and self._targets else ()
-            )
+            if result is not None and self._targets:
+                if self._one_output is not None and type(result) is not Response:
+                    # The usual case (one target, no middleware): one output, no list.
+                    output = self._one_output(result, message.key)
+                else:
+                    produced = self._outputs(result, message)
             reply = self._reply(result, message) if message.headers else None
         except EncodeError as error:
             # Encoding is deterministic: retrying cannot help, so dead-letter now.
             self._fail(message, error, attempts, outputs)
             return
-        outputs.extend(produced)
+        if output is not None:
+            outputs.append(output)
+        elif produced:
+            outputs.extend(produced)
         if reply is not None:
             outputs.append(reply)
 
@@ -407,20 +443,29 @@ class Dispatcher:
             outputs = response_outputs(result, self._targets, source_key, self._codec)
         else:
             value = self._encode(result)
-            if self._single_target is not None:
-                outputs = [self._single_target.message(value, result, source_key)]
-            else:
-                outputs = [t.message(value, result, source_key) for t in self._targets]
+            outputs = [t.message(value, result, source_key) for t in self._targets]
         if self._on_publish is not None:
             on_publish = self._on_publish
             outputs = [on_publish(output, source) for output in outputs]
-        refusal = self._refusal
-        if refusal is not None:
+        if self._refusal is not None:
             for output in outputs:
-                reason = refusal(output)
-                if reason is not None:
-                    raise EncodeError(f"{self._name}: its output to {output.topic}: {reason}")
+                self._check_sendable(output)
         return outputs
+
+    def _single_output(self, result: Any, source_key: bytes | None) -> OutgoingMessage:
+        """:meth:`_outputs` for a body (not a ``Response``) to the one target, when no
+        middleware sees outputs."""
+        assert self._single_target is not None
+        output = self._single_target.message(self._encode(result), result, source_key)
+        if self._refusal is not None:
+            self._check_sendable(output)
+        return output
+
+    def _check_sendable(self, output: OutgoingMessage) -> None:
+        assert self._refusal is not None
+        reason = self._refusal(output)
+        if reason is not None:
+            raise EncodeError(f"{self._name}: its output to {output.topic}: {reason}")
 
     def _reply(self, result: Any, source: Message) -> OutgoingMessage | None:
         """The reply to ``source`` if it is a request (it has ``reply_to``): ``result``'s
