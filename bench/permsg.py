@@ -66,9 +66,7 @@ class BenchJob(core.Service):
 
 def _chunks(messages: int) -> list[list[Any]]:
     records = [
-        ConsumerRecord(
-            "input_data", 0, offset, 0, 0, None, _PAYLOAD, None, -1, len(_PAYLOAD), ()
-        )
+        ConsumerRecord("input_data", 0, offset, 0, 0, None, _PAYLOAD, None, -1, len(_PAYLOAD), ())
         for offset in range(messages)
     ]
     return [records[i : i + _CHUNK] for i in range(0, messages, _CHUNK)]

@@ -33,7 +33,10 @@ from stream.core._messages import (
     HeaderItems,
     Message,
     OutgoingMessage,
+    Record,
     Response,
+    last_header,
+    message_of,
 )
 from stream.core._middleware import Middleware, handling_chain, publishing_chain
 from stream.core._options import ProduceOptions
@@ -157,7 +160,7 @@ def _relabelled(headers: HeaderItems, extra: HeaderItems) -> HeaderItems:
 
 
 def dead_letter(
-    message: Message, error: BaseException, attempts: int, handler: str, policy: DeliveryPolicy
+    message: Record, error: BaseException, attempts: int, handler: str, policy: DeliveryPolicy
 ) -> DeadLetterMessage:
     """The dead-letter copy of ``message``: its key, value and headers, plus why it failed."""
     assert policy.dead_letter is not None
@@ -264,6 +267,11 @@ class Dispatcher:
             self._around if not self._injectors and self._policy.timeout is None else None
         )
         self._single_target = self._targets[0] if len(self._targets) == 1 else None
+        # Transports may hand over their own records (see transport.Record); a Message is
+        # made only for what is given one.
+        self._needs_messages = bool(self._injectors) or any(
+            chain is not None for chain in (self._around, self._on_publish)
+        )
         self._one_output = (
             self._single_output
             if self._single_target is not None and self._on_publish is None
@@ -277,9 +285,13 @@ class Dispatcher:
         """Waits with ``sleep`` between retries (a test transport's skips the wait)."""
         self._sleep = sleep
 
-    async def __call__(self, messages: Sequence[Message], /) -> list[OutgoingMessage]:
+    async def __call__(self, messages: Sequence[Record], /) -> list[OutgoingMessage]:
         """Handles ``messages`` and returns the outputs to send, dead letters included."""
         outputs: list[OutgoingMessage] = []
+        if self._needs_messages:
+            # One Message per record, made once: the middlewares, an injected `Message`
+            # and the outputs' `source` all see the same object.
+            messages = [message_of(record) for record in messages]
         if self._batch:
             await self._handle_batch(messages, outputs)
             return outputs
@@ -309,7 +321,7 @@ class Dispatcher:
             self._failure_log.summarise_due()
         return outputs
 
-    def reject(self, message: Message, error: Exception) -> list[OutgoingMessage]:
+    def reject(self, message: Record, error: Exception) -> list[OutgoingMessage]:
         """Fails ``message`` without calling the handler (its filter raised), as a decode
         failure is: its dead letter, or ``error`` raised when there is no dead-letter topic."""
         outputs: list[OutgoingMessage] = []
@@ -318,7 +330,7 @@ class Dispatcher:
 
     async def _handle_one(
         self,
-        message: Message,
+        message: Record,
         value: Any,
         outputs: list[OutgoingMessage],
         error: Exception | None = None,
@@ -329,7 +341,9 @@ class Dispatcher:
             if error is not None:
                 raise error
             if self._around_plain is not None:
-                result = await self._around_plain(message, value, partial(self._call, value))
+                result = await self._around_plain(
+                    message_of(message), value, partial(self._call, value)
+                )
             else:
                 result = await self._invoke(value, message)
         except Exception as first_error:
@@ -340,7 +354,7 @@ class Dispatcher:
         self._produce(result, message, attempts, outputs)
 
     def _produce(
-        self, result: Any, message: Message, attempts: int, outputs: list[OutgoingMessage]
+        self, result: Any, message: Record, attempts: int, outputs: list[OutgoingMessage]
     ) -> None:
         """Adds what the handler's ``result`` sends, and the reply to a request, to
         ``outputs``; an output that cannot be encoded or sent dead-letters ``message``."""
@@ -366,7 +380,7 @@ class Dispatcher:
             outputs.append(reply)
 
     async def _retries(
-        self, value: Any, message: Message, error: Exception | None
+        self, value: Any, message: Record, error: Exception | None
     ) -> tuple[Any, Exception | None, int]:
         """Calls the handler until it returns or the retry budget is spent.
 
@@ -385,9 +399,9 @@ class Dispatcher:
         return None, error, attempts
 
     async def _handle_batch(
-        self, messages: Sequence[Message], outputs: list[OutgoingMessage]
+        self, messages: Sequence[Record], outputs: list[OutgoingMessage]
     ) -> None:
-        good: list[Message] = []
+        good: list[Record] = []
         values: list[Any] = []
         check_content_type = self._check_content_type
         for message in messages:
@@ -416,7 +430,8 @@ class Dispatcher:
             return
         outputs.extend(results)
 
-    async def _invoke(self, value: Any, message: Message) -> Any:
+    async def _invoke(self, value: Any, record: Record) -> Any:
+        message = message_of(record)  # made already when anything here needs one
         kwargs = {}
         for name, inject in self._injectors:
             argument = inject(message)
@@ -432,7 +447,7 @@ class Dispatcher:
             return await call
 
     def _outputs(
-        self, result: Any, source: Message, *, keep_key: bool = True
+        self, result: Any, source: Record, *, keep_key: bool = True
     ) -> list[OutgoingMessage]:
         """The messages sending ``result`` to every target; ``EncodeError`` if one cannot be.
 
@@ -446,7 +461,8 @@ class Dispatcher:
             outputs = [t.message(value, result, source_key) for t in self._targets]
         if self._on_publish is not None:
             on_publish = self._on_publish
-            outputs = [on_publish(output, source) for output in outputs]
+            message = message_of(source)
+            outputs = [on_publish(output, message) for output in outputs]
         if self._refusal is not None:
             for output in outputs:
                 self._check_sendable(output)
@@ -467,10 +483,10 @@ class Dispatcher:
         if reason is not None:
             raise EncodeError(f"{self._name}: its output to {output.topic}: {reason}")
 
-    def _reply(self, result: Any, source: Message) -> OutgoingMessage | None:
+    def _reply(self, result: Any, source: Record) -> OutgoingMessage | None:
         """The reply to ``source`` if it is a request (it has ``reply_to``): ``result``'s
         body, with the request's correlation id; ``EncodeError`` if it cannot be sent."""
-        if source.header(REPLY_TO) is None:
+        if last_header(source.headers, REPLY_TO) is None:
             return None
         asked = honoured_reply_to(source)
         if asked is None:
@@ -489,13 +505,13 @@ class Dispatcher:
         )
         reply.headers = ((CORRELATION_ID, correlation_id), *reply.headers)
         if self._on_publish is not None:
-            reply = self._on_publish(reply, source)
+            reply = self._on_publish(reply, message_of(source))
         reason = self._refusal(reply) if self._refusal is not None else None
         if reason is not None:
             raise EncodeError(f"{self._name}: its reply to {topic}: {reason}")
         return reply
 
-    async def _wait_before_retry(self, message: Message, error: Exception, attempts: int) -> None:
+    async def _wait_before_retry(self, message: Record, error: Exception, attempts: int) -> None:
         delay = self._policy.retry.delay(attempts)
         if self._logger.isEnabledFor(logging.WARNING):
             self._logger.warning(
@@ -511,7 +527,7 @@ class Dispatcher:
             )
         await self._sleep(delay)
 
-    def _decode_error(self, message: Message, error: Exception) -> DecodeError:
+    def _decode_error(self, message: Record, error: Exception) -> DecodeError:
         reason = "empty (tombstone) value" if message.value is None else error_text(error)
         decode_error = DecodeError(
             f"{self._name}: cannot decode {message.topic}[{message.partition}]@{message.offset}"
@@ -543,14 +559,14 @@ class Dispatcher:
         raise EncodeError(f"{self._name}: even a truncated dead letter is refused: {refused}")
 
     def _fail(
-        self, message: Message, error: Exception, attempts: int, outputs: list[OutgoingMessage]
+        self, message: Record, error: Exception, attempts: int, outputs: list[OutgoingMessage]
     ) -> None:
         if self._policy.dead_letter is None:
             # No dead-letter topic: stop here so nothing past this message is committed.
             raise error
         letter = dead_letter(message, error, attempts, self._name, self._policy)
         if self._on_publish is not None:
-            letter = _still_dead_letter(self._on_publish(letter, message), letter)
+            letter = _still_dead_letter(self._on_publish(letter, message_of(message)), letter)
         if self._refusal is not None and self._refusal(letter) is not None:
             letter = self._truncated(letter)
         outputs.append(letter)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeAlias, TypeVar
+from typing import Generic, Protocol, TypeAlias, TypeVar
 
 __all__ = (
     "DeadLetterMessage",
@@ -12,8 +12,11 @@ __all__ = (
     "HeadersInput",
     "Message",
     "OutgoingMessage",
+    "Record",
     "Response",
     "TopicPartition",
+    "last_header",
+    "message_of",
 )
 
 BodyT = TypeVar("BodyT")
@@ -62,11 +65,57 @@ class Message:
 
     def header(self, name: str) -> bytes | None:
         """Returns the last value of the header ``name``, or ``None``."""
-        found = None
-        for header_name, value in self.headers:
-            if header_name == name:
-                found = value
-        return found
+        return last_header(self.headers, name)
+
+
+class Record(Protocol):
+    """A received record as a transport hands it to the core: :class:`Message`'s fields,
+    read-only.
+
+    A :class:`Message` is one; so is a client's own record type with these attributes
+    (aiokafka's ``ConsumerRecord``), which a transport then hands over as it is instead
+    of copying every record into a second object. The core makes a :class:`Message` of
+    it only for what is given one (a filter, a middleware, an injected ``Message``).
+    """
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> HeaderItems: ...
+    @property
+    def timestamp(self) -> int: ...
+
+
+def message_of(record: Record) -> Message:
+    """``record`` as a :class:`Message`: itself when it is one, else a copy of its fields."""
+    if isinstance(record, Message):
+        return record
+    return Message(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        record.headers,
+        record.timestamp,
+    )
+
+
+def last_header(headers: HeaderItems, name: str) -> bytes | None:
+    """The last value of the header ``name`` in ``headers``, or ``None``."""
+    found = None
+    for header_name, value in headers:
+        if header_name == name:
+            found = value
+    return found
 
 
 @dataclass(slots=True)

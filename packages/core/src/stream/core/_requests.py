@@ -23,7 +23,14 @@ from pydantic import TypeAdapter
 
 from stream.core._codec import Codec
 from stream.core._errors import StreamError
-from stream.core._messages import HeaderItems, HeadersInput, Message, OutgoingMessage
+from stream.core._messages import (
+    HeaderItems,
+    HeadersInput,
+    Message,
+    OutgoingMessage,
+    Record,
+    last_header,
+)
 from stream.core._text import safe_text
 
 __all__ = (
@@ -221,22 +228,22 @@ class Replies:
                 self._opened = True
 
 
-def honoured_reply_to(message: Message) -> tuple[str, bytes] | None:
+def honoured_reply_to(message: Record) -> tuple[str, bytes] | None:
     """The reply topic and correlation id ``message`` asks a reply at, if it asks for one
     at a stream reply topic; ``None`` otherwise."""
-    reply_to = message.header(REPLY_TO)
+    reply_to = last_header(message.headers, REPLY_TO)
     if reply_to is None:
         return None
-    correlation_id = message.header(CORRELATION_ID) or b""
+    correlation_id = last_header(message.headers, CORRELATION_ID) or b""
     topic = reply_to.decode(errors="replace")
     if not _REPLY_TOPIC.fullmatch(topic):
         return None
     return topic, correlation_id
 
 
-def unanswered_reason(message: Message) -> str:
+def unanswered_reason(message: Record) -> str:
     """Why ``message``'s ``reply_to`` is not answered, for the log."""
-    reply_to = safe_text((message.header(REPLY_TO) or b"").decode(errors="replace"))
+    reply_to = safe_text((last_header(message.headers, REPLY_TO) or b"").decode(errors="replace"))
     return (
         f"{message.topic}[{message.partition}]@{message.offset}: not replying to "
         f"reply_to={reply_to!r}: only a stream reply topic (<name>.replies.<uuid hex>) is answered"

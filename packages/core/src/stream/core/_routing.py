@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
 from stream.core._dispatch import Dispatcher
-from stream.core._messages import Message, OutgoingMessage, TopicPartition
+from stream.core._messages import Message, OutgoingMessage, Record, TopicPartition, message_of
 from stream.core.transport import Sleep, Subscription
 
 __all__ = ("PartitionsHook", "SubscriptionHandler")
@@ -71,7 +71,7 @@ class SubscriptionHandler:
         for dispatcher in self._dispatchers:
             dispatcher.use_retry_sleep(sleep)
 
-    async def __call__(self, messages: Sequence[Message], /) -> list[OutgoingMessage]:
+    async def __call__(self, messages: Sequence[Record], /) -> list[OutgoingMessage]:
         """Handles ``messages`` in order, each by the handler its filters choose."""
         only = self._only
         if only is not None:
@@ -81,7 +81,8 @@ class SubscriptionHandler:
         # order of their inputs and a handler sees its messages in partition order.
         run: list[Message] = []
         current: Dispatcher | None = None
-        for message in messages:
+        for record in messages:
+            message = message_of(record)  # what a filter is given
             target, error = await self._match(message)
             if run and (target is not current or error is not None):
                 assert current is not None

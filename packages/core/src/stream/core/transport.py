@@ -24,7 +24,9 @@ from stream.core._messages import (
     HeaderItems,
     Message,
     OutgoingMessage,
+    Record,
     TopicPartition,
+    message_of,
 )
 from stream.core._observing import (
     PartitionStatus,
@@ -51,6 +53,7 @@ __all__ = (
     "PartitionStatus",
     "ProduceOptions",
     "ProducerSpec",
+    "Record",
     "RecordHandler",
     "ServerDescription",
     "Sleep",
@@ -62,6 +65,7 @@ __all__ = (
     "TransportDescription",
     "TransportObserver",
     "TransportStatus",
+    "message_of",
 )
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -94,9 +98,12 @@ class Subscription:
 class RecordHandler(Protocol):
     """What a transport calls with messages of one partition, in offset order."""
 
-    async def __call__(self, messages: Sequence[Message], /) -> list[OutgoingMessage]:
+    async def __call__(self, messages: Sequence[Record], /) -> list[OutgoingMessage]:
         """Handles ``messages`` one by one (or as one batch) and returns what to send:
         results and, for messages that failed, :class:`DeadLetterMessage` copies.
+
+        ``messages`` may be the transport's own records (see :class:`Record`): the core
+        reads them and never keeps or changes them.
 
         The transport commits ``messages`` only once every output is acknowledged.
         Raises only when the subscription must stop (a failure with no dead-letter

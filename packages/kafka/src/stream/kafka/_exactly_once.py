@@ -33,8 +33,8 @@ from typing import Any
 import anyio
 
 from stream.core.transport import (
-    Message,
     OutgoingMessage,
+    Record,
     RecordHandler,
     Subscription,
     TransportObserver,
@@ -148,7 +148,7 @@ class TransactionalSubscriber(ConsumeLoop):
             if batches is None:
                 break
             epoch = listener.epoch
-            work: list[tuple[Any, list[Message], TransactionalSender]] = []
+            work: list[tuple[Any, list[Record], TransactionalSender]] = []
             for tp, records in batches.items():
                 if self.partitions.paused and self.partitions.hold(tp, records):
                     continue
@@ -177,7 +177,7 @@ class TransactionalSubscriber(ConsumeLoop):
                     )
 
     async def _process(
-        self, tp: Any, messages: list[Message], sender: TransactionalSender, chunk: Chunk
+        self, tp: Any, messages: list[Record], sender: TransactionalSender, chunk: Chunk
     ) -> None:
         try:
             with anyio.CancelScope() as self._scopes[tp]:
@@ -190,7 +190,7 @@ class TransactionalSubscriber(ConsumeLoop):
             del self._scopes[tp]
 
     async def _handle_in_transaction(
-        self, tp: Any, messages: list[Message], sender: TransactionalSender, end: int
+        self, tp: Any, messages: list[Record], sender: TransactionalSender, end: int
     ) -> bool:
         try:
             async with self._limiter:

@@ -15,16 +15,16 @@ from __future__ import annotations
 import logging
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import anyio
 
 from stream.core import Guarantee
 from stream.core.transport import (
-    Message,
     OutgoingMessage,
     PartitionStatus,
+    Record,
     RecordHandler,
     Subscription,
     SubscriptionStatus,
@@ -48,12 +48,14 @@ __all__ = ("ConsumeLoop", "messages_of")
 logger = logging.getLogger("stream.kafka")
 
 
-def messages_of(records: list[Any]) -> list[Message]:
-    """aiokafka's ``ConsumerRecord``s as the core's messages."""
-    return [
-        Message(r.topic, r.partition, r.offset, r.key, r.value, r.headers, r.timestamp)
-        for r in records
-    ]
+def messages_of(records: list[Any]) -> list[Record]:
+    """aiokafka's ``ConsumerRecord``s as the core's records: the very objects, not copies.
+
+    A ``ConsumerRecord`` has every field of :class:`~stream.core.transport.Record` (its
+    headers a tuple: aiokafka's fetcher makes one per record), so the core reads it as it
+    is, and a second object per record, built only to be read once, is saved.
+    """
+    return records
 
 
 class ConsumeLoop(ABC):
@@ -295,7 +297,7 @@ class ConsumeLoop(ABC):
         # Found over several fetches: a rebalance meanwhile makes them stale.
         return found if epoch == self._listener.epoch else {}
 
-    async def _outputs(self, messages: list[Message]) -> list[OutgoingMessage]:
+    async def _outputs(self, messages: Sequence[Record]) -> list[OutgoingMessage]:
         """What handling ``messages`` sends: the handler's outputs, or for the stand-in of
         an undecodable record its dead letter (raises without a dead-letter topic)."""
         if is_undecodable(messages):

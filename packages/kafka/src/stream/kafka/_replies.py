@@ -21,8 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 from aiokafka.structs import TopicPartition
 
-from stream.core.transport import Message
-from stream.kafka._loop import messages_of
+from stream.core.transport import Message, message_of
 
 __all__ = ("ReplyReader",)
 
@@ -82,8 +81,8 @@ class ReplyReader:
         while True:
             batches = await consumer.getmany(timeout_ms=1000)
             for records in batches.values():
-                for message in messages_of(records):
-                    self._deliver(message)
+                for record in records:
+                    self._deliver(message_of(record))
 
     async def _create(self, admin: Any) -> None:
         response = await admin.create_topics(

@@ -31,7 +31,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from stream.core import Guarantee
-from stream.core.transport import Message, RecordHandler, Subscription, TransportObserver
+from stream.core.transport import Record, RecordHandler, Subscription, TransportObserver
 from stream.kafka._loop import ConsumeLoop, messages_of
 from stream.kafka._offsets import Chunk
 from stream.kafka._sender import Delivery, Sender
@@ -44,7 +44,7 @@ logger = logging.getLogger("stream.kafka")
 # A handled unit, for the acker: its partition, its chunk, its outputs' deliveries.
 _Acked = tuple[Any, Chunk, list[Delivery]]
 # A unit of work, for a lane: partition, its messages for that lane, their chunk.
-_Unit = tuple[Any, list[Message], Chunk]
+_Unit = tuple[Any, list[Record], Chunk]
 
 
 class Subscriber(ConsumeLoop):
@@ -159,7 +159,7 @@ class Subscriber(ConsumeLoop):
     async def _split(
         self,
         tp: Any,
-        messages: list[Message],
+        messages: list[Record],
         end: int,
         lanes: Sequence[MemoryObjectSendStream[_Unit]],
     ) -> None:
@@ -167,7 +167,7 @@ class Subscriber(ConsumeLoop):
         # partition share one lane, so they keep the partition's order among themselves.
         count = len(lanes)
         keyless = hash(tp) % count
-        parts: dict[int, list[Message]] = {}
+        parts: dict[int, list[Record]] = {}
         for message in messages:
             key = message.key
             lane = keyless if key is None else hash(key) % count
@@ -194,7 +194,7 @@ class Subscriber(ConsumeLoop):
                     await self._handle(tp, messages, chunk, acks)
 
     async def _handle(
-        self, tp: Any, messages: list[Message], chunk: Chunk, acks: MemoryObjectSendStream[_Acked]
+        self, tp: Any, messages: list[Record], chunk: Chunk, acks: MemoryObjectSendStream[_Acked]
     ) -> None:
         try:
             outputs = await self._outputs(messages)

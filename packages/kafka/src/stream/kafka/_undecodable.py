@@ -35,7 +35,7 @@ from typing import Any
 
 from aiokafka.errors import IllegalStateError
 
-from stream.core.transport import DeadLetterMessage, HeaderItems, Message, Subscription
+from stream.core.transport import DeadLetterMessage, HeaderItems, Record, Subscription
 from stream.kafka._errors import UndecodableRecordError
 
 __all__ = (
@@ -67,12 +67,12 @@ class UndecodableRecord:
     timestamp: int = 0
 
 
-def is_undecodable(messages: Sequence[Message]) -> bool:
+def is_undecodable(messages: Sequence[Record]) -> bool:
     """Whether ``messages`` is the stand-in for an undecodable record (always alone)."""
     return len(messages) == 1 and messages[0].headers is _MARK
 
 
-def dead_letter_of_undecodable(message: Message, subscription: Subscription) -> DeadLetterMessage:
+def dead_letter_of_undecodable(message: Record, subscription: Subscription) -> DeadLetterMessage:
     """The dead letter of an undecodable record: its coordinates and why.
 
     Raises:
