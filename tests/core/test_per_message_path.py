@@ -1,0 +1,169 @@
+"""The per-message path's shape: what stands between a transport's record and the
+handler, and what is built per message (issue 13). Cost is never timed here; these pin
+the design that keeps it low: ``python -m bench.permsg`` measures it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, TypeAdapter
+
+from stream.core import (
+    CallNext,
+    JsonCodec,
+    Message,
+    Middleware,
+    OutgoingMessage,
+    Service,
+    consume,
+    produce,
+)
+from stream.core.transport import (
+    RecordHandler,
+    Subscription,
+    Transport,
+    TransportDescription,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+class Reading(BaseModel):
+    data: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """A transport's own record type (as aiokafka's ConsumerRecord is): the fields of a
+    Message, none of its methods."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+    timestamp: int
+    timestamp_type: int = 0
+
+
+def record(offset: int = 0, value: bytes = b'{"data": 1.0}') -> ClientRecord:
+    return ClientRecord("in", 0, offset, b"k", value, (("trace", b"t"),), 0)
+
+
+class Capture(Transport):
+    """Keeps the record handlers it is given, so a test calls them with its own records."""
+
+    def __init__(self) -> None:
+        self.handlers: list[RecordHandler] = []
+
+    def subscribe(self, subscription: Subscription, handler: RecordHandler) -> None:
+        self.handlers.append(handler)
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def publish(self, message: OutgoingMessage) -> None:
+        pass
+
+    async def publish_many(self, messages: Sequence[OutgoingMessage]) -> None:
+        pass
+
+    async def ping(self, timeout: float) -> bool:
+        return True
+
+    def describe(self) -> TransportDescription:
+        return TransportDescription(protocol="capture")
+
+
+async def handled(service: Service, *records: ClientRecord) -> list[OutgoingMessage]:
+    transport = Capture()
+    await service.start(transport)
+    try:
+        [handler] = transport.handlers
+        return await handler(records)
+    finally:
+        await service.stop()
+
+
+def test_the_json_codec_decodes_with_pydantic_cores_validator_itself() -> None:
+    # TypeAdapter.validate_json only forwards its defaults to this, once per message.
+    adapter = TypeAdapter(Reading)
+    assert JsonCodec().decoder(adapter) == adapter.validator.validate_json
+
+
+async def test_a_bare_handler_is_awaited_straight_from_the_dispatchers_loop() -> None:
+    callers: list[str] = []
+
+    class Bare(Service):
+        @produce("out")
+        @consume("in")
+        async def on_in(self, msg: Reading) -> Reading:
+            callers.append(sys._getframe(1).f_code.co_qualname)
+            return Reading(data=msg.data + 1)
+
+    [output] = await handled(Bare(), record())
+    assert output.value == b'{"data":2.0}'
+    assert callers == ["Dispatcher.__call__"]  # no coroutine of ours per message between
+
+
+async def test_a_transports_own_records_are_handled_as_they_are() -> None:
+    class Bare(Service):
+        @produce("out")
+        @consume("in")
+        async def on_in(self, msg: Reading) -> Reading:
+            return Reading(data=msg.data + 1)
+
+    good, bad = record(0), record(1, b"not json")
+    outputs = await handled(Bare(), good, bad)
+    assert [(o.topic, o.key, o.value) for o in outputs] == [
+        ("out", b"k", b'{"data":2.0}'),
+        ("in.dlq", b"k", b"not json"),
+    ]
+    letter = dict(outputs[1].headers)
+    assert (letter["trace"], letter["stream.source.offset"]) == (b"t", b"1")
+
+
+async def test_filters_middlewares_and_an_injected_message_share_one_message_per_record() -> None:
+    seen: list[tuple[str, Any]] = []
+
+    class Watch(Middleware):
+        async def handle(self, message: Message, body: Any, call_next: CallNext) -> Any:
+            seen.append(("handle", message))
+            return await call_next()
+
+        def publish(self, record: OutgoingMessage, source: Message | None) -> OutgoingMessage:
+            seen.append(("publish", source))
+            return record
+
+    def accept(message: Message) -> bool:
+        seen.append(("filter", message))
+        return message.header("trace") == b"t"
+
+    class Injected(Service):
+        middlewares = (Watch(),)
+
+        @produce("out")
+        @consume("in", group_id="g", filter=accept)
+        async def on_in(self, msg: Reading, message: Message) -> Reading:
+            seen.append(("handler", message))
+            return Reading(data=msg.data + 1)
+
+        @consume("in", group_id="g")
+        async def rest(self, msg: Reading) -> None:
+            raise AssertionError("the filter took every record")
+
+    outputs = await handled(Injected(), record())
+    assert len(outputs) == 1
+    assert [kind for kind, _ in seen] == ["filter", "handle", "handler", "publish"]
+    assert len({id(message) for _, message in seen}) == 1  # one per record, for everyone
+    for _, message in seen:
+        assert isinstance(message, Message)
+        assert (message.topic, message.offset, message.key) == ("in", 0, b"k")
