@@ -4,6 +4,7 @@ the design that keeps it low: ``python -m bench.permsg`` measures it."""
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from stream.core import (
     consume,
     produce,
 )
+from stream.core._finite import non_finite_finder
 from stream.core.transport import (
     RecordHandler,
     Subscription,
@@ -97,6 +99,20 @@ def test_the_json_codec_decodes_with_pydantic_cores_validator_itself() -> None:
     # TypeAdapter.validate_json only forwards its defaults to this, once per message.
     adapter = TypeAdapter(Reading)
     assert JsonCodec().decoder(adapter) == adapter.validator.validate_json
+
+
+def test_a_models_fields_to_check_for_non_finite_numbers_are_found_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    finder = non_finite_finder(TypeAdapter(Reading).core_schema)
+    assert finder is not None
+
+    def looked_up_per_message(model: type[BaseModel]) -> tuple[str, ...]:
+        raise AssertionError("looked up per message: it is known when the handler binds")
+
+    monkeypatch.setattr("stream.core._finite._fields_to_check", looked_up_per_message)
+    assert finder(Reading(data=1.0)) is None
+    assert finder(Reading.model_construct(data=math.inf)) == "message.data"
 
 
 async def test_a_bare_handler_is_awaited_straight_from_the_dispatchers_loop() -> None:

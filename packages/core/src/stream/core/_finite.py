@@ -42,7 +42,18 @@ def non_finite_finder(core_schema: Any) -> Finder | None:
     """The check for a handler's message type, or ``None`` when no float in it needs one."""
     if not _may_hold_non_finite(core_schema, allowed=False):
         return None
-    return lambda value: _find(value, "message")
+    model = core_schema.get("cls") if core_schema.get("type") == "model" else None
+    if model is None:
+        return lambda value: _find(value, "message")
+    # The usual message type, a model: its fields to check are known now, once.
+    fields = _fields_to_check(model)
+
+    def find_in_model(value: Any) -> str | None:
+        if type(value) is model:
+            return _find_in_fields(value, fields, "message")
+        return _find(value, "message")  # a validator that returned another type
+
+    return find_in_model
 
 
 def _may_hold_non_finite(schema: Any, *, allowed: bool) -> bool:
@@ -90,8 +101,12 @@ def _find(value: Any, where: str) -> str | None:
 
 
 def _find_in_model(model: BaseModel, where: str) -> str | None:
+    return _find_in_fields(model, _fields_to_check(type(model)), where)
+
+
+def _find_in_fields(model: BaseModel, fields: tuple[str, ...], where: str) -> str | None:
     values = model.__dict__
-    for name in _fields_to_check(type(model)):
+    for name in fields:
         value = values.get(name)
         if type(value) is float:  # the usual case, without a call
             if value - value != 0:
