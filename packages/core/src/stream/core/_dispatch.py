@@ -266,16 +266,14 @@ class Dispatcher:
         self._around_plain = (
             self._around if not self._injectors and self._policy.timeout is None else None
         )
-        self._single_target = self._targets[0] if len(self._targets) == 1 else None
         # Transports may hand over their own records (see transport.Record); a Message is
         # made only for what is given one.
         self._needs_messages = bool(self._injectors) or any(
             chain is not None for chain in (self._around, self._on_publish)
         )
-        self._one_output = (
-            self._single_output
-            if self._single_target is not None and self._on_publish is None
-            else None
+        # The one target when no middleware sees outputs: a body goes there without a list.
+        self._one_target = (
+            self._targets[0] if len(self._targets) == 1 and self._on_publish is None else None
         )
         self._refusal = refusal
         self._sleep: Sleep = anyio.sleep
@@ -362,9 +360,11 @@ class Dispatcher:
         produced: Sequence[OutgoingMessage] = ()
         try:
             if result is not None and self._targets:
-                if self._one_output is not None and type(result) is not Response:
+                if self._one_target is not None and type(result) is not Response:
                     # The usual case (one target, no middleware): one output, no list.
-                    output = self._one_output(result, message.key)
+                    output = self._one_target.message(self._encode(result), result, message.key)
+                    if self._refusal is not None:
+                        self._check_sendable(output)
                 else:
                     produced = self._outputs(result, message)
             reply = self._reply(result, message) if message.headers else None
@@ -467,15 +467,6 @@ class Dispatcher:
             for output in outputs:
                 self._check_sendable(output)
         return outputs
-
-    def _single_output(self, result: Any, source_key: bytes | None) -> OutgoingMessage:
-        """:meth:`_outputs` for a body (not a ``Response``) to the one target, when no
-        middleware sees outputs."""
-        assert self._single_target is not None
-        output = self._single_target.message(self._encode(result), result, source_key)
-        if self._refusal is not None:
-            self._check_sendable(output)
-        return output
 
     def _check_sendable(self, output: OutgoingMessage) -> None:
         assert self._refusal is not None
