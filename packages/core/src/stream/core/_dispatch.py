@@ -335,17 +335,19 @@ class Dispatcher:
     ) -> None:
         """Handles one decoded message; ``error`` is the first try's, when it was made."""
         attempts = 1
-        try:
-            if error is not None:
-                raise error
-            if self._around_plain is not None:
-                result = await self._around_plain(
-                    message_of(message), value, partial(self._call, value)
-                )
-            else:
-                result = await self._invoke(value, message)
-        except Exception as first_error:
-            result, failure, attempts = await self._retries(value, message, first_error)
+        result = None
+        if error is None:
+            try:
+                if self._around_plain is not None:
+                    result = await self._around_plain(
+                        message_of(message), value, partial(self._call, value)
+                    )
+                else:
+                    result = await self._invoke(value, message)
+            except Exception as first_error:
+                error = first_error
+        if error is not None:
+            result, failure, attempts = await self._retries(value, message, error)
             if failure is not None:
                 self._fail(message, failure, attempts, outputs)
                 return
