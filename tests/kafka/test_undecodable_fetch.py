@@ -105,7 +105,7 @@ class LetterSender:
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []
 
-    async def send_all(self, outputs: list[OutgoingMessage]) -> list[_Acked]:
+    async def queue(self, outputs: list[OutgoingMessage]) -> list[_Acked]:
         self.sent.extend(outputs)
         return [_Acked() for _ in outputs]
 

@@ -14,7 +14,11 @@ Tasks of one subscription, in one anyio task group:
   the :class:`OffsetTracker`, and commits the done prefix of every partition.
 
 Handling and sending never wait for acks, so while the acks of one batch are on the
-wire the next batch is already being handled (at most ``max_unacked_batches`` ahead).
+wire the next batch is already being handled (at most ``max_unacked_batches`` ahead;
+with lanes, that many chunks' worth of units). A handled unit's outputs join the open
+record batch of their partition, shared with every other unit's (see
+:mod:`stream.kafka._accumulator`): no lane waits for the network unless that window is
+full, and the acker waits for the batches that hold a unit's outputs.
 An offset is committed only after its handler returned and all its outputs were
 acknowledged; a handler that raises (no dead-letter topic) or an output that cannot be
 sent stops the subscription with nothing committed past it. A send, ack or commit that
@@ -84,7 +88,9 @@ class Subscriber(ConsumeLoop):
 
     async def run(self) -> None:
         """Consumes until :meth:`request_stop` or a failure, then commits what finished."""
-        acks_in, acks_out = anyio.create_memory_object_stream[_Acked](self._depth)
+        # The window counts chunks: a chunk is one unit, or up to one unit per lane.
+        window = self._depth * max(1, self.subscription.options.concurrency)
+        acks_in, acks_out = anyio.create_memory_object_stream[_Acked](window)
         lanes: list[MemoryObjectSendStream[_Unit]] = []
         try:
             async with anyio.create_task_group() as group:
@@ -202,7 +208,7 @@ class Subscriber(ConsumeLoop):
             self._fail(error)
             return
         try:
-            deliveries = await self._sender.send_all(outputs) if outputs else []
+            deliveries = await self._sender.queue(outputs) if outputs else []
         except Exception as error:
             self._interrupt(error)
             return
