@@ -27,6 +27,7 @@ from aiokafka import TopicPartition
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from stream.core.transport import ConsumeOptions, Message, OutgoingMessage, Subscription
+from stream.kafka import ProducerOptions
 from stream.kafka._sender import Sender
 from stream.kafka._subscriber import Subscriber
 
@@ -36,7 +37,7 @@ KEYS = 64
 OUTPUT_PARTITIONS = 8
 INPUT_PARTITIONS = [TopicPartition("in", p) for p in range(8)]
 MAX_UNACKED_BATCHES = 4
-_BATCH_SIZE = 16_384  # aiokafka's default max_batch_size
+_BATCH_SIZE = ProducerOptions().max_batch_size
 
 
 class FakeProducer:

@@ -85,7 +85,7 @@ class PartitionBatches:
         partition: Its number.
     """
 
-    __slots__ = ("_flusher", "_full", "_open", "_producer", "partition", "topic")
+    __slots__ = ("_flusher", "_full", "_handed", "_open", "_producer", "partition", "topic")
 
     def __init__(self, producer: Any, topic: str, partition: int) -> None:
         self._producer = producer
@@ -94,6 +94,9 @@ class PartitionBatches:
         self._open: tuple[Any, Delivery] | None = None  # the open batch and its delivery
         self._full: deque[tuple[Any, Delivery]] = deque()  # full, waiting for their turn
         self._flusher: asyncio.Task[None] | None = None
+        # The acks of the batches handed to aiokafka and not yet acknowledged, oldest
+        # first: one in a request, one waiting for the next request at most.
+        self._handed: deque[asyncio.Future[Any]] = deque()
 
     def append(
         self, timestamp: int | None, key: bytes | None, value: bytes | None, headers: list[Any]
@@ -131,8 +134,17 @@ class PartitionBatches:
         # Runs while there is something to hand over: the full batches first (they are
         # older), then the open one, closed at the moment aiokafka can take it.
         producer, topic, partition = self._producer, self.topic, self.partition
+        handed = self._handed
         try:
             while True:
+                while handed and handed[0].done():
+                    handed.popleft()
+                if len(handed) > 1:
+                    # One batch is in a request and one waits for the next: aiokafka
+                    # would make a third wait, closed. Left open, it keeps collecting
+                    # until the older one's ack lets the waiting one go.
+                    await asyncio.wait((handed[0],))
+                    continue
                 if self._full:
                     builder, delivery = self._full.popleft()
                 elif self._open is not None:
@@ -150,6 +162,7 @@ class PartitionBatches:
                     delivery.future.set_exception(error)
                     continue
                 acked.add_done_callback(delivery.settle)
+                handed.append(acked)
         finally:
             self._flusher = None
 
