@@ -27,7 +27,7 @@ from stream.core.transport import OutgoingMessage
 from stream.kafka._accumulator import Delivery, PartitionBatches
 from stream.kafka._errors import MessageTooLargeError
 
-__all__ = ("Delivery", "Sender", "ping", "record_size")
+__all__ = ("Delivery", "Sender", "oversize", "ping", "record_size")
 
 logger = logging.getLogger("stream.kafka")
 
@@ -36,6 +36,11 @@ _HASH_CACHE_SIZE = 65_536
 # aiokafka's C record builder takes headers as a list, never changing it: records
 # without headers (the usual case) share this one instead of a new empty list each.
 _NO_HEADERS: list[tuple[str, bytes]] = []
+# The most a record batch of one record adds to its key, value and header bytes: the
+# batch header (61) and the record's varints and attributes (36 at most); per header,
+# its two length varints.
+_MAX_FRAMING = 97
+_MAX_HEADER_FRAMING = 10
 
 
 def record_size(message: OutgoingMessage) -> int:
@@ -43,6 +48,21 @@ def record_size(message: OutgoingMessage) -> int:
     value, headers and the record batch's framing."""
     headers = list(message.headers) if message.headers else _NO_HEADERS
     return int(_estimate_size(message.key, message.value, headers))
+
+
+def oversize(message: OutgoingMessage, limit: int) -> int | None:
+    """``message``'s size if it is over ``limit`` bytes, else ``None``.
+
+    Checked for every output: a bound from the lengths alone clears the usual message
+    without the exact count (a list of its headers and aiokafka's estimate).
+    """
+    bound = _MAX_FRAMING + len(message.key or b"") + len(message.value or b"")
+    for name, value in message.headers:
+        bound += _MAX_HEADER_FRAMING + 4 * len(name) + len(value or b"")  # UTF-8: 4 bytes a char
+    if bound <= limit:
+        return None
+    size = record_size(message)
+    return size if size > limit else None
 
 
 class Sender:
@@ -208,8 +228,8 @@ class Sender:
             MessageTooLargeError: a message is larger than ``max_request_size``.
         """
         for message in messages:
-            size = record_size(message)
-            if size > self._limit:
+            size = oversize(message, self._limit)
+            if size is not None:
                 raise MessageTooLargeError(message.topic, size, self._limit)
         for delivery in await self.queue(messages):
             await delivery.wait()
