@@ -197,8 +197,10 @@ class LaneRun:
         concurrency: int,
         limit: int | None = None,
         max_unacked_batches: int = MAX_UNACKED_BATCHES,
+        request_timeout: float = 40.0,
     ) -> None:
         self.max_unacked_batches = max_unacked_batches
+        self.request_timeout = request_timeout
         self.producer = FakeProducer(rtt, keep=limit is not None)
         self.consumer = FakeConsumer(rtt, limit)
         self.handler = Handler(io)
@@ -229,7 +231,13 @@ class LaneRun:
             mock.patch("stream.kafka._loop.open_consumer", open_consumer),
             mock.patch("stream.kafka._sender.AIOKafkaProducer", return_value=producer),
         ):
-            sender = Sender({}, {"max_request_size": 1_048_576})
+            sender = Sender(
+                {},
+                {
+                    "max_request_size": 1_048_576,
+                    "request_timeout_ms": int(self.request_timeout * 1000),
+                },
+            )
             await sender.start()
             loop = Subscriber(
                 Subscription(name="S.on_in", group_id="group", options=options),

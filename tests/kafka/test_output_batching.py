@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import anyio
 import pytest
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from bench.lanes import INPUT_PARTITIONS, MAX_UNACKED_BATCHES, OUTPUT_PARTITIONS, LaneRun
 
 pytestmark = pytest.mark.anyio
@@ -88,3 +88,17 @@ async def test_a_failed_batch_fails_every_unit_with_a_record_in_it() -> None:
         await _until(lambda: subscriber.failure is not None)
     assert lane.consumer.committed == {}
     assert isinstance(subscriber.failure.__cause__, KafkaError)
+
+
+async def test_a_batch_without_a_turn_within_the_request_timeout_starts_the_outage_path() -> None:
+    # The broker stops answering. aiokafka retries the batches it holds for as long as
+    # it takes (idempotence), so the acker waits; the next batch, given no turn within
+    # the producer's request timeout, fails as send_batch would have failed it, and the
+    # subscription winds down to ride the outage out (not: every handler held silently).
+    lane = LaneRun(RTT, 0.0, 8, request_timeout=0.2)
+    lane.producer.answering.clear()
+    async with lane.running() as subscriber:
+        await _until(lambda: subscriber.interruption is not None)
+        lane.producer.answering.set()
+    assert isinstance(subscriber.interruption, KafkaTimeoutError)
+    assert subscriber.failure is None

@@ -22,7 +22,7 @@ import asyncio
 from collections import deque
 from typing import Any
 
-from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 
 from stream.kafka._errors import MessageTooLargeError
 
@@ -83,12 +83,26 @@ class PartitionBatches:
         producer: The running ``AIOKafkaProducer``.
         topic: The partition's topic.
         partition: Its number.
+        timeout: Seconds a batch may wait for its turn (the producer's request timeout,
+            as aiokafka's ``send_batch`` allows) before it fails with
+            ``KafkaTimeoutError``: a broker outage reaches the subscriptions' outage path
+            instead of holding every handler silently.
     """
 
-    __slots__ = ("_flusher", "_full", "_handed", "_open", "_producer", "partition", "topic")
+    __slots__ = (
+        "_flusher",
+        "_full",
+        "_handed",
+        "_open",
+        "_producer",
+        "_timeout",
+        "partition",
+        "topic",
+    )
 
-    def __init__(self, producer: Any, topic: str, partition: int) -> None:
+    def __init__(self, producer: Any, topic: str, partition: int, timeout: float) -> None:
         self._producer = producer
+        self._timeout = timeout
         self.topic = topic
         self.partition = partition
         self._open: tuple[Any, Delivery] | None = None  # the open batch and its delivery
@@ -143,17 +157,16 @@ class PartitionBatches:
                     # One batch is in a request and one waits for the next: aiokafka
                     # would make a third wait, closed. Left open, it keeps collecting
                     # until the older one's ack lets the waiting one go.
-                    await asyncio.wait((handed[0],))
+                    done, _ = await asyncio.wait((handed[0],), timeout=self._timeout)
+                    if not done and (late := self._take()) is not None:
+                        late[1].future.set_exception(
+                            KafkaTimeoutError(f"{topic}-{partition}: no turn to send in time")
+                        )
                     continue
-                if self._full:
-                    builder, delivery = self._full.popleft()
-                elif self._open is not None:
-                    builder, delivery = self._open
-                    self._open = None
-                else:
+                taken = self._take()
+                if taken is None:
                     return
-                builder.close()
-                delivery.size = int(builder.size())
+                builder, delivery = taken
                 try:
                     acked = await producer.send_batch(builder, topic, partition=partition)
                 except Exception as error:
@@ -165,6 +178,19 @@ class PartitionBatches:
                 handed.append(acked)
         finally:
             self._flusher = None
+
+    def _take(self) -> tuple[Any, Delivery] | None:
+        """The next batch to hand over, closed: the oldest full one, else the open one."""
+        if self._full:
+            taken = self._full.popleft()
+        elif self._open is not None:
+            taken, self._open = self._open, None
+        else:
+            return None
+        builder, delivery = taken
+        builder.close()
+        delivery.size = int(builder.size())
+        return taken
 
 
 def _mark_seen(future: asyncio.Future[Any]) -> None:

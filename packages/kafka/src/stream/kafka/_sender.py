@@ -81,12 +81,16 @@ class Sender:
         "_producer_kwargs",
         "_topics",
         "_turn",
+        "_turn_timeout",
     )
 
     def __init__(self, client_kwargs: dict[str, Any], producer_kwargs: dict[str, Any]) -> None:
         self._client_kwargs = client_kwargs
         self._producer_kwargs = producer_kwargs
         self._limit: int = producer_kwargs["max_request_size"]
+        # How long a batch may wait for its partition's turn: as long as aiokafka's
+        # send_batch would (its request timeout; aiokafka's default when not given).
+        self._turn_timeout = producer_kwargs.get("request_timeout_ms", 40_000) / 1000
         self._producer: Any = None
         self._turn = 0
         # murmur2 is pure Python in aiokafka (~2 µs); keys repeat, so remember them.
@@ -248,7 +252,7 @@ class Sender:
         if batches is None:
             batches = self._topics[topic] = []
         while len(batches) < count:
-            batches.append(PartitionBatches(producer, topic, len(batches)))
+            batches.append(PartitionBatches(producer, topic, len(batches), self._turn_timeout))
         return batches
 
     def _hash(self, key: bytes) -> int:

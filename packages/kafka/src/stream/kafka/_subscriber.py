@@ -27,6 +27,7 @@ fails on a transient broker outage only interrupts it (see :mod:`stream.kafka._o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -38,6 +39,7 @@ from stream.core import Guarantee
 from stream.core.transport import Message, RecordHandler, Subscription, TransportObserver
 from stream.kafka._loop import ConsumeLoop, messages_of
 from stream.kafka._offsets import Chunk
+from stream.kafka._outage import is_transient
 from stream.kafka._sender import Delivery, Sender
 from stream.kafka._watchdog import handler_task_name
 
@@ -212,7 +214,17 @@ class Subscriber(ConsumeLoop):
         except Exception as error:
             self._interrupt(error)
             return
+        for delivery in deliveries:
+            # The acker takes units in order, and may be waiting on an older batch that
+            # aiokafka retries through an outage: a newer one that fails on it (no turn
+            # to send in time) starts the outage path now.
+            delivery.future.add_done_callback(self._note_outage)
         await acks.send((tp, chunk, deliveries))
+
+    def _note_outage(self, future: asyncio.Future[Any]) -> None:
+        error = None if future.cancelled() else future.exception()
+        if isinstance(error, Exception) and is_transient(error):
+            self._interrupt(error)
 
     async def _ack_loop(self, acks: MemoryObjectReceiveStream[_Acked]) -> None:
         tracker = self._tracker
