@@ -198,7 +198,7 @@ class Sender:
             topic, key, value = message.topic, message.key, message.value
             count = partitions.get(topic)
             if count is None:
-                count = partitions[topic] = len(await self._batches_of(producer, topic))
+                count = partitions[topic] = len(await producer.partitions_for(topic))
             partition = message.partition
             if partition is None:
                 partition = self._turn % count if key is None else self._hash(key) % count
