@@ -140,6 +140,25 @@ class Kafka:
             await consumer.stop()
         return records
 
+    async def read_all(self, topic: str, partitions: int = 1) -> list[Any]:
+        """Every record ``topic`` holds now (its ``partitions``), without a group."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(topic, p) for p in range(partitions)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            records: list[Any] = []
+            with anyio.fail_after(self.wait):
+                for tp, end in ends.items():
+                    while await consumer.position(tp) < end:
+                        for batch in (await consumer.getmany(tp, timeout_ms=200)).values():
+                            records.extend(batch)
+            return records
+        finally:
+            await consumer.stop()
+
     async def committed(self, group: str, topic: str, partitions: int = 1) -> list[int | None]:
         """The group's committed offset of each partition of ``topic``."""
         consumer = AIOKafkaConsumer(

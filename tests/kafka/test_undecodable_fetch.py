@@ -8,6 +8,7 @@ exactly (on real Kafka the order varies: tests/kafka/test_undecodable_records.py
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 import anyio
@@ -22,7 +23,7 @@ from stream.core.transport import (
     OutgoingMessage,
     Subscription,
 )
-from stream.kafka._sender import Sender
+from stream.kafka._sender import Delivery, Sender
 from stream.kafka._subscriber import Subscriber
 
 pytestmark = pytest.mark.anyio
@@ -96,18 +97,15 @@ class Handler:
         return []
 
 
-class _Acked:
-    def acked(self) -> bool:
-        return True
-
-
 class LetterSender:
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []
 
-    async def send_all(self, outputs: list[OutgoingMessage]) -> list[_Acked]:
+    async def queue(self, outputs: list[OutgoingMessage]) -> list[Delivery]:
         self.sent.extend(outputs)
-        return [_Acked() for _ in outputs]
+        acked = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return [Delivery(output.topic, 0, acked) for output in outputs]
 
 
 async def test_partitions_drained_before_the_failing_one_lose_nothing(

@@ -28,7 +28,7 @@ from stream.kafka._options import ConsumerOptions, ProducerOptions, consumer_kwa
 from stream.kafka._replies import ReplyReader
 from stream.kafka._running import Run
 from stream.kafka._security import Security, security_kwargs
-from stream.kafka._sender import Sender, ping, record_size
+from stream.kafka._sender import Sender, oversize, ping
 from stream.kafka._topics import MissingTopics, prepare_topics
 
 __all__ = ("KafkaBroker",)
@@ -286,8 +286,8 @@ class KafkaBroker(Transport):
         """Refuses a handler output larger than the producer's ``max_request_size``
         (counted as the producer counts it), so the core dead-letters its input."""
         limit = self.producer_options.max_request_size
-        size = record_size(message)
-        if size <= limit:
+        size = oversize(message, limit)
+        if size is None:
             return None
         return (
             f"{size} bytes is over the {limit} bytes the producer sends in one request; "

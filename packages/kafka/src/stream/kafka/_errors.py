@@ -37,9 +37,12 @@ class MessageTooLargeError(KafkaTransportError, ValueError):
                 "together, or send less"
             )
         else:
+            # The broker checks a whole record batch, and outputs of many messages
+            # share one: the batch size is a limit of its own to lower.
             what = (
                 "what the broker accepts for this topic (its max.message.bytes, or the "
-                "broker's message.max.bytes); raise that limit, or send less"
+                "broker's message.max.bytes) in one record batch; raise that limit, lower "
+                "ProducerOptions(max_batch_size=...) below it, or send less"
             )
         super().__init__(f"a message of {size} bytes to topic {topic!r} exceeds {what}")
 

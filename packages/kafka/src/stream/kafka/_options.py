@@ -70,7 +70,9 @@ class ProducerOptions:
     """Settings of the broker's one producer.
 
     Attributes:
-        max_batch_size: Bytes per batch and partition.
+        max_batch_size: Bytes per batch and partition. The outputs of many handled
+            messages share a batch: keep it at or below the output topics'
+            ``max.message.bytes``, which a broker checks per batch.
         compression_type: ``"gzip"``, ``"snappy"``, ``"lz4"``, ``"zstd"`` or ``None``.
         max_request_size: The largest message, in bytes, the producer sends; keep it at
             or below the broker's ``message.max.bytes``.
@@ -101,7 +103,8 @@ class ConsumerOptions:
         fetch_max_wait_ms: How long the broker may hold a fetch to fill it.
         max_partition_fetch_bytes: Bytes fetched per partition at once.
         max_unacked_batches: Handled batches whose outputs may await their acks while
-            the next ones are handled (pipelining); their offsets commit in order.
+            the next ones are handled (pipelining); their offsets commit in order. With
+            ``concurrency=N``, N units (lanes' parts of fetched batches) count as one.
         group_instance_id: Static membership (opt-in): a name for this instance that
             stays the same across its restarts and differs between instances (a pod's
             or host's name). Each subscription's consumer joins its group as
@@ -153,8 +156,8 @@ def producer_kwargs(options: ProducerOptions) -> dict[str, Any]:
     return {
         "acks": "all",
         "enable_idempotence": True,
-        # stream hands the producer whole record batches (one per partition per handled
-        # chunk), closed at once: there is nothing to linger for, so no linger option.
+        # stream hands the producer whole record batches, closed as soon as aiokafka can
+        # take them (see stream.kafka._accumulator): nothing to linger for.
         "linger_ms": 0,
         "max_batch_size": options.max_batch_size,
         "compression_type": options.compression_type,

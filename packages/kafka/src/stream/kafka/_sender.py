@@ -1,23 +1,22 @@
 """The broker's one producer: sends without waiting, then waits for acks when asked.
 
-Every subscription and every ``publish`` share it. A handler's outputs go out as record
-batches built here, one per partition (aiokafka's public ``create_batch``/``send_batch``),
-so a chunk of outputs costs one delivery future per partition instead of one per
-message; whoever needs the ack awaits those futures (the consume loop does, before
-committing). Partitions are chosen as Kafka's default partitioner does: murmur2 of the
-key, and for keyless messages one partition per call (sticky, as KIP-480), in turn.
+Every subscription and every ``publish`` share it. Outputs join the open record batch
+of their partition (:mod:`stream.kafka._accumulator`), whoever sent them, so the outputs
+of many handled units cost one delivery future per batch instead of one per message;
+whoever needs the ack awaits those futures (the consume loop does, before committing).
+Partitions are chosen as Kafka's default partitioner does: murmur2 of the key, and for
+keyless messages one partition per call (sticky, as KIP-480), in turn.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 import anyio
 from aiokafka import AIOKafkaClient, AIOKafkaProducer
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from aiokafka.record.default_records import (
     DefaultRecordBatchBuilder,
@@ -25,50 +24,45 @@ from aiokafka.record.default_records import (
 
 from stream.core import NotRunningError
 from stream.core.transport import OutgoingMessage
+from stream.kafka._accumulator import Delivery, PartitionBatches
 from stream.kafka._errors import MessageTooLargeError
 
-__all__ = ("Delivery", "Sender", "ping", "record_size")
+__all__ = ("Delivery", "Sender", "oversize", "ping", "record_size")
 
 logger = logging.getLogger("stream.kafka")
 
 _estimate_size = DefaultRecordBatchBuilder.estimate_size_in_bytes
 _HASH_CACHE_SIZE = 65_536
+# aiokafka's C record builder takes headers as a list, never changing it: records
+# without headers (the usual case) share this one instead of a new empty list each.
+_NO_HEADERS: list[tuple[str, bytes]] = []
+# The most a record batch of one record adds to its key, value and header bytes: the
+# batch header (61) and the record's varints and attributes (36 at most); per header,
+# its two length varints.
+_MAX_FRAMING = 97
+_MAX_HEADER_FRAMING = 10
 
 
 def record_size(message: OutgoingMessage) -> int:
     """``message``'s size as the producer counts it against ``max_request_size``: key,
     value, headers and the record batch's framing."""
-    # aiokafka's C record builder takes a list of headers, not a tuple.
-    headers = list(message.headers) if message.headers else []
+    headers = list(message.headers) if message.headers else _NO_HEADERS
     return int(_estimate_size(message.key, message.value, headers))
 
 
-class Delivery:
-    """One record batch on its way: its topic, size, and the future of its ack."""
+def oversize(message: OutgoingMessage, limit: int) -> int | None:
+    """``message``'s size if it is over ``limit`` bytes, else ``None``.
 
-    __slots__ = ("future", "size", "topic")
-
-    def __init__(self, topic: str, size: int, future: asyncio.Future[Any]) -> None:
-        self.topic = topic
-        self.size = size
-        self.future = future
-
-    def acked(self) -> bool:
-        """Whether the broker already acknowledged it (no waiting needed)."""
-        future = self.future
-        return future.done() and not future.cancelled() and future.exception() is None
-
-    def abandon(self) -> None:
-        """Marks its outcome as seen, for a delivery nobody will wait for any more (its
-        transaction failed); asyncio would otherwise report the error it ends with."""
-        self.future.add_done_callback(_mark_seen)
-
-    async def wait(self) -> None:
-        """Waits for the ack; a broker's size refusal becomes ``MessageTooLargeError``."""
-        try:
-            await self.future
-        except MessageSizeTooLargeError as error:
-            raise MessageTooLargeError(self.topic, self.size, None) from error
+    Checked for every output: a bound from the lengths alone clears the usual message
+    without the exact count (a list of its headers and aiokafka's estimate).
+    """
+    bound = _MAX_FRAMING + len(message.key or b"") + len(message.value or b"")
+    for name, value in message.headers:
+        bound += _MAX_HEADER_FRAMING + 4 * len(name) + len(value or b"")  # UTF-8: 4 bytes a char
+    if bound <= limit:
+        return None
+    size = record_size(message)
+    return size if size > limit else None
 
 
 class Sender:
@@ -79,16 +73,30 @@ class Sender:
         producer_kwargs: The producer's own settings (see ``producer_kwargs``).
     """
 
-    __slots__ = ("_client_kwargs", "_hashes", "_limit", "_producer", "_producer_kwargs", "_turn")
+    __slots__ = (
+        "_client_kwargs",
+        "_hashes",
+        "_limit",
+        "_producer",
+        "_producer_kwargs",
+        "_topics",
+        "_turn",
+        "_turn_timeout",
+    )
 
     def __init__(self, client_kwargs: dict[str, Any], producer_kwargs: dict[str, Any]) -> None:
         self._client_kwargs = client_kwargs
         self._producer_kwargs = producer_kwargs
         self._limit: int = producer_kwargs["max_request_size"]
+        # How long a batch may wait for its partition's turn: as long as aiokafka's
+        # send_batch would (its request timeout; aiokafka's default when not given).
+        self._turn_timeout = producer_kwargs.get("request_timeout_ms", 40_000) / 1000
         self._producer: Any = None
         self._turn = 0
         # murmur2 is pure Python in aiokafka (~2 µs); keys repeat, so remember them.
         self._hashes: dict[bytes, int] = {}
+        # Per topic, its partitions' open batches, by partition number.
+        self._topics: dict[str, list[PartitionBatches]] = {}
 
     @property
     def client_kwargs(self) -> dict[str, Any]:
@@ -115,16 +123,24 @@ class Sender:
                 await producer.stop()
             raise
         self._producer = producer
+        self._topics = {}
 
     async def stop(self) -> None:
-        """Sends what is still queued, waits for its acks and disconnects."""
+        """Hands aiokafka what is still queued, waits for its acks and disconnects."""
         producer, self._producer = self._producer, None
         if producer is not None:
+            for batches in self._topics.values():
+                for partition in batches:
+                    await partition.drain()
             await producer.stop()
 
-    async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
-        """Queues ``messages`` in record batches, in order per partition; returns their
-        deliveries (await them for the acks).
+    async def queue(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+        """Appends ``messages`` to their partitions' open batches, in order per partition;
+        returns the deliveries of the batches that hold them (await them for the acks).
+
+        Never waits for the network once the topics' partitions are known: the batches
+        go out as aiokafka takes them (see :mod:`stream.kafka._accumulator`), together
+        with whatever else is queued for the same partitions meanwhile.
 
         Sizes are not checked here: a handler's outputs were, by the core, through
         ``KafkaBroker.refusal``; :meth:`publish_many` checks what it is given.
@@ -133,29 +149,62 @@ class Sender:
             ValueError: a message names a partition its topic does not have.
             NotRunningError: the broker is not started.
         """
-        producer = self._producer
-        if producer is None:
-            raise NotRunningError("KafkaBroker is not started; start the service first")
+        producer = self._require()
+        self._turn += 1
+        deliveries: dict[Delivery, None] = {}
+        last: Delivery | None = None
+        topic: str | None = None
+        batches: list[PartitionBatches] = []
+        for message in messages:
+            if message.topic != topic:
+                topic = message.topic
+                batches = await self._batches_of(producer, topic)
+            key = message.key
+            partition = message.partition
+            if partition is None:
+                count = len(batches)
+                partition = self._turn % count if key is None else self._hash(key) % count
+            elif not 0 <= partition < len(batches):
+                raise ValueError(
+                    f"partition {partition} does not exist; {topic!r} has {len(batches)}"
+                )
+            headers = message.headers
+            delivery = batches[partition].append(
+                message.timestamp, key, message.value, list(headers) if headers else _NO_HEADERS
+            )
+            if delivery is not last:
+                deliveries[delivery] = None
+                last = delivery
+        return list(deliveries)
+
+    async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+        """Hands ``messages`` to aiokafka in batches of their own, closed now, in order per
+        partition; returns their deliveries (await them for the acks).
+
+        For a transaction: when it returns, every batch is in aiokafka, so a commit after
+        the acks covers all of them, and nothing of them is left behind in an open
+        batch that a later transaction would carry. Everything else uses :meth:`queue`.
+
+        Raises:
+            ValueError: a message names a partition its topic does not have.
+            NotRunningError: the broker is not started.
+        """
+        producer = self._require()
         self._turn += 1
         batches: dict[tuple[str, int], Any] = {}
         deliveries: list[Delivery] = []
-        partitions: dict[str, list[int]] = {}
+        partitions: dict[str, int] = {}
         for message in messages:
             topic, key, value = message.topic, message.key, message.value
-            known = partitions.get(topic)
-            if known is None:
-                known = partitions[topic] = sorted(await producer.partitions_for(topic))
+            count = partitions.get(topic)
+            if count is None:
+                count = partitions[topic] = len(await producer.partitions_for(topic))
             partition = message.partition
             if partition is None:
-                partition = known[
-                    self._turn % len(known) if key is None else self._slot(key, known)
-                ]
-            elif partition not in known:
-                raise ValueError(
-                    f"partition {partition} does not exist; {topic!r} has {len(known)}"
-                )
-            # aiokafka's C record builder takes a list of headers, not a tuple.
-            headers = list(message.headers) if message.headers else []
+                partition = self._turn % count if key is None else self._hash(key) % count
+            elif not 0 <= partition < count:
+                raise ValueError(f"partition {partition} does not exist; {topic!r} has {count}")
+            headers = list(message.headers) if message.headers else _NO_HEADERS
             batch = batches.get((topic, partition))
             if batch is None:
                 batch = batches[topic, partition] = producer.create_batch()
@@ -183,20 +232,37 @@ class Sender:
             MessageTooLargeError: a message is larger than ``max_request_size``.
         """
         for message in messages:
-            size = record_size(message)
-            if size > self._limit:
+            size = oversize(message, self._limit)
+            if size is not None:
                 raise MessageTooLargeError(message.topic, size, self._limit)
-        for delivery in await self.send_all(messages):
+        for delivery in await self.queue(messages):
             await delivery.wait()
 
-    def _slot(self, key: bytes, known: list[int]) -> int:
+    def _require(self) -> Any:
+        producer = self._producer
+        if producer is None:
+            raise NotRunningError("KafkaBroker is not started; start the service first")
+        return producer
+
+    async def _batches_of(self, producer: Any, topic: str) -> list[PartitionBatches]:
+        # Known partitions answer at once; a topic's first use waits for its metadata.
+        # Kafka numbers a topic's partitions 0..n-1, and a topic only ever gains some.
+        count = len(await producer.partitions_for(topic))
+        batches = self._topics.get(topic)
+        if batches is None:
+            batches = self._topics[topic] = []
+        while len(batches) < count:
+            batches.append(PartitionBatches(producer, topic, len(batches), self._turn_timeout))
+        return batches
+
+    def _hash(self, key: bytes) -> int:
         hashes = self._hashes
         hashed = hashes.get(key)
         if hashed is None:
             if len(hashes) >= _HASH_CACHE_SIZE:
                 hashes.clear()
             hashed = hashes[key] = murmur2(key) & 0x7FFFFFFF
-        return hashed % len(known)
+        return hashed
 
     async def _send_batch(self, batch: Any, topic: str, partition: int) -> Delivery:
         batch.close()  # complete: no linger, it goes with the next request
@@ -225,8 +291,3 @@ async def ping(client: Any, client_kwargs: dict[str, Any], timeout: float) -> bo
             with anyio.CancelScope(shield=True):
                 await own.close()
     return True
-
-
-def _mark_seen(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()

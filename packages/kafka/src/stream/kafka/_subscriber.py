@@ -14,7 +14,11 @@ Tasks of one subscription, in one anyio task group:
   the :class:`OffsetTracker`, and commits the done prefix of every partition.
 
 Handling and sending never wait for acks, so while the acks of one batch are on the
-wire the next batch is already being handled (at most ``max_unacked_batches`` ahead).
+wire the next batch is already being handled (at most ``max_unacked_batches`` ahead;
+with lanes, that many chunks' worth of units). A handled unit's outputs join the open
+record batch of their partition, shared with every other unit's (see
+:mod:`stream.kafka._accumulator`): no lane waits for the network unless that window is
+full, and the acker waits for the batches that hold a unit's outputs.
 An offset is committed only after its handler returned and all its outputs were
 acknowledged; a handler that raises (no dead-letter topic) or an output that cannot be
 sent stops the subscription with nothing committed past it. A send, ack or commit that
@@ -23,6 +27,7 @@ fails on a transient broker outage only interrupts it (see :mod:`stream.kafka._o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +39,7 @@ from stream.core import Guarantee
 from stream.core.transport import Record, RecordHandler, Subscription, TransportObserver
 from stream.kafka._loop import ConsumeLoop, messages_of
 from stream.kafka._offsets import Chunk
+from stream.kafka._outage import is_transient
 from stream.kafka._sender import Delivery, Sender
 from stream.kafka._watchdog import handler_task_name
 
@@ -84,7 +90,9 @@ class Subscriber(ConsumeLoop):
 
     async def run(self) -> None:
         """Consumes until :meth:`request_stop` or a failure, then commits what finished."""
-        acks_in, acks_out = anyio.create_memory_object_stream[_Acked](self._depth)
+        # The window counts chunks: a chunk is one unit, or up to one unit per lane.
+        window = self._depth * max(1, self.subscription.options.concurrency)
+        acks_in, acks_out = anyio.create_memory_object_stream[_Acked](window)
         lanes: list[MemoryObjectSendStream[_Unit]] = []
         try:
             async with anyio.create_task_group() as group:
@@ -202,11 +210,21 @@ class Subscriber(ConsumeLoop):
             self._fail(error)
             return
         try:
-            deliveries = await self._sender.send_all(outputs) if outputs else []
+            deliveries = await self._sender.queue(outputs) if outputs else []
         except Exception as error:
             self._interrupt(error)
             return
+        for delivery in deliveries:
+            # The acker takes units in order, and may be waiting on an older batch that
+            # aiokafka retries through an outage: a newer one that fails on it (no turn
+            # to send in time) starts the outage path now.
+            delivery.future.add_done_callback(self._note_outage)
         await acks.send((tp, chunk, deliveries))
+
+    def _note_outage(self, future: asyncio.Future[Any]) -> None:
+        error = None if future.cancelled() else future.exception()
+        if isinstance(error, Exception) and is_transient(error):
+            self._interrupt(error)
 
     async def _ack_loop(self, acks: MemoryObjectReceiveStream[_Acked]) -> None:
         tracker = self._tracker
