@@ -219,9 +219,11 @@ class TransactionalSubscriber(ConsumeLoop):
                         await self._commit(lane)  # due: its interval passed, or revoked
                     else:
                         await self._take(lane, *work)
-                # The loop winds down (a stop, a failure elsewhere, an outage): what was
-                # handled commits; an outage makes the commit fail and abort instead.
-                await self._commit(lane)
+                # The loop winds down. At a stop (or a failure elsewhere) what was handled
+                # commits; in an outage the broker is away: the producers' close aborts
+                # it, and the recovery rewinds to the committed offsets.
+                if self.interruption is None:
+                    await self._commit(lane)
 
     async def _take(
         self,

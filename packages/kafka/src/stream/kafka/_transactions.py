@@ -104,17 +104,25 @@ class TransactionalSender(Sender):
         An abort that cannot reach the broker is no loss: the next owner of the id
         aborts the transaction when it registers, or the broker does at its timeout.
         """
-        with anyio.move_on_after(_CLOSE_TIMEOUT, shield=True):
-            if self._open and self._producer is not None:
+        if self._open and self._producer is not None:
+            # Bounded apart from the close: an abort the broker never answers must not
+            # keep the producer from closing (it would leak its connections).
+            with anyio.move_on_after(_CLOSE_TIMEOUT, shield=True):
                 try:
                     await self._producer.abort_transaction()
                 except Exception as error:  # fenced or broken: nothing left to abort here
                     logger.debug("%s: abort failed: %r", self.transactional_id, error)
-                self._open = False
+        self._open = False
+        producer = self._producer
+        with anyio.move_on_after(_CLOSE_TIMEOUT, shield=True) as scope:
             try:
                 await self.stop()
             except Exception as error:
                 logger.debug("%s: closing failed: %r", self.transactional_id, error)
+        if scope.cancelled_caught and producer is not None:
+            # Its batches could not be flushed (the broker is away): drop its connections.
+            with anyio.CancelScope(shield=True):
+                await producer.client.close()
 
 
 class PartitionProducers:
@@ -258,6 +266,11 @@ class PartitionProducers:
             async with anyio.create_task_group() as group:
                 for tp in due:
                     group.start_soon(_fetch_committed, consumer, tp, offsets)
+        except ExceptionGroup as errors:
+            # Several partitions failed alike (the broker is away): raise one, so the
+            # outage policy can tell a transient error.
+            await _discard_all(opened.values())
+            raise _first(errors) from errors
         except BaseException:
             await _discard_all(opened.values())
             raise
@@ -295,6 +308,11 @@ class PartitionProducers:
         sender = TransactionalSender(self._client_kwargs, self._producer_kwargs, txn_id)
         await sender.start()
         opened[tp] = sender
+
+
+def _first(errors: BaseExceptionGroup[Exception]) -> Exception:
+    error = errors.exceptions[0]
+    return _first(error) if isinstance(error, BaseExceptionGroup) else error
 
 
 async def _fetch_committed(consumer: Any, tp: Any, into: dict[Any, int | None]) -> None:
