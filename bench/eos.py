@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import anyio
 
 from bench.broker import PARTITIONS, BenchKafka, fresh_name, local_broker
+from bench.models import DataBasic, bump
 from bench.proc import cpu_seconds
 
 __all__ = ("EosRun", "main")
@@ -53,7 +54,6 @@ class EosRun:
 
 
 def _serve(guarantee: str, bootstrap: str, topics: tuple[str, str, str], interval: int) -> None:
-    from bench.models import DataBasic, bump
     from stream.core import DeliveryPolicy, Guarantee, Service, consume, produce
     from stream.kafka import KafkaBroker, ProducerOptions
 
@@ -106,7 +106,8 @@ async def _measure(
         seconds = time.perf_counter() - began
         cpu = (cpu_seconds(child.pid) or 0.0) - cpu_before
     finally:
-        child.terminate()
+        if child.returncode is None:
+            child.terminate()
         await child.wait()
     counted = messages - first
     return EosRun(
