@@ -546,3 +546,41 @@ async def test_an_interval_aborted_midway_is_invisible_and_handled_again(kafka: 
     bodies = [json.loads(r.value) for r in await read_committed(kafka.bootstrap, target)]
     assert sorted(b["data"] for b in bodies) == [float(i) for i in range(30)]
     assert {b["by"] for b in bodies} == {"successor"}
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_a_rebalance_commits_the_open_transactions_of_revoked_partitions_at_once(
+    kafka: Kafka,
+) -> None:
+    # The interval is longer than the test: only the revocation can commit the first
+    # member's work. Committed then, the new owner has nothing to handle again.
+    source = await kafka.create_topic("in", partitions=2)
+    target = await kafka.create_topic("out", partitions=2)
+    group = kafka.unique("group")
+    handled = kafka.seen()
+
+    def member() -> Service:
+        class Svc(Service):
+            broker = KafkaBroker(
+                kafka.bootstrap, producer=ProducerOptions(transaction_interval_ms=600_000)
+            )
+
+            @produce(target)
+            @consume(source, group_id=group, delivery=EXACTLY_ONCE)
+            async def on_reading(self, msg: Reading) -> Reading:
+                handled.add(msg.data)
+                return msg
+
+        return Svc()
+
+    records = [(f"k{i}".encode(), f'{{"data": {i}}}'.encode()) for i in range(20)]
+    await kafka.produce(source, *records)
+    ends = await _ends(kafka, source, 2)
+    async with member():
+        await handled.wait_for(20)
+        assert await kafka.committed(group, source, 2) == [None, None]
+        async with member():  # joins: the group takes partitions from the first member
+            await kafka.wait_committed(group, source, ends)
+            assert len(handled.items) == 20  # committed before they moved: none again
+    assert data_of(await read_committed(kafka.bootstrap, target)) == [float(i) for i in range(20)]

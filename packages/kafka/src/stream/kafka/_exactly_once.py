@@ -151,6 +151,7 @@ class TransactionalSubscriber(ConsumeLoop):
         for tp in revoked:
             lane = self._lanes.pop(tp, None)
             if lane is not None:
+                lane.outbox.close()
                 lane.scope.cancel()
         await self._producers.revoke(revoked)
 
@@ -194,7 +195,7 @@ class TransactionalSubscriber(ConsumeLoop):
                 try:
                     # Waits only while this partition's lane is full.
                     await self._lane(tp).outbox.send((messages, sender, chunk, holds))
-                except anyio.BrokenResourceError:
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                     tracker.finish(tp, chunk)  # revoked meanwhile: its new owner has it
 
     def _lane(self, tp: Any) -> Lane:

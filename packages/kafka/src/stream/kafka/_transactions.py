@@ -2,10 +2,11 @@
 input partition, and the fencing that makes a partition's new owner safe.
 
 What exactly-once means here: for a subscription consuming topic ``T`` and producing
-with ``@produce``, every chunk of records of one partition of ``T`` is handled, and its
-outputs (results and dead-letter messages) and its input offset are written in **one**
-Kafka transaction: either all of them become visible (to ``read_committed`` readers) and
-the offset moves on, or none does and the chunk is handled again. A crash, a rebalance
+with ``@produce``, the chunks of records of one partition of ``T`` fetched within one
+transaction interval are handled, and their outputs (results and dead-letter messages)
+and the input offset after them are written in **one** Kafka transaction: either all of
+them become visible (to ``read_committed`` readers) and the offset moves on, or none does
+and the chunks are handled again. A crash, a rebalance
 or a broker restart can make a handler *run* twice; it cannot make an output *committed*
 twice, nor lose one.
 
