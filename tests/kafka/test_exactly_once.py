@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaError, ProducerFenced
 from pydantic import BaseModel
 
 from stream.core import (
+    BindError,
     DeliveryPolicy,
     Guarantee,
     Message,
@@ -391,3 +392,195 @@ async def test_stop_finishes_the_transaction_in_flight(kafka: Kafka) -> None:
         await service.stop()
     assert await kafka.committed(group, source) == [1]
     assert data_of(await read_committed(kafka.bootstrap, target)) == [7.0]
+
+
+# One transaction per interval, spanning several fetches of a partition.
+
+
+def test_the_transaction_interval_is_an_option_and_a_negative_one_is_refused() -> None:
+    assert ProducerOptions().transaction_interval_ms == 100  # Kafka Streams' EOS default
+    assert "transaction_interval_ms" not in producer_kwargs(ProducerOptions())
+    with pytest.raises(BindError, match="transaction_interval_ms"):
+        producer_kwargs(ProducerOptions(transaction_interval_ms=-1))
+
+
+@pytest.fixture
+def transactions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts committed transactions (one entry each)."""
+    committed: list[int] = []
+    commit = TransactionalSender.commit
+
+    async def counted(self: TransactionalSender) -> None:
+        await commit(self)
+        committed.append(1)
+
+    monkeypatch.setattr(TransactionalSender, "commit", counted)
+    return committed
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_chunks_of_one_partition_share_a_transaction_within_the_interval(
+    kafka: Kafka, transactions: list[int]
+) -> None:
+    source = await kafka.create_topic("in")
+    target = await kafka.create_topic("out")
+    group = kafka.unique("group")
+    chunks: list[int] = []
+
+    class Svc(Service):
+        broker = KafkaBroker(kafka.bootstrap)  # the default interval, 100 ms
+
+        @produce(target)
+        @consume(source, group_id=group, delivery=EXACTLY_ONCE, max_records=10, batch=True)
+        async def on_readings(self, msgs: list[Reading]) -> list[Reading]:
+            chunks.append(len(msgs))
+            return msgs
+
+    await kafka.produce(source, *[(None, f'{{"data": {i}}}'.encode()) for i in range(300)])
+    async with Svc():
+        await kafka.wait_committed(group, source, [300])
+    assert len(chunks) >= 30  # max_records=10: many fetches, handled in far less than 3 s
+    assert len(transactions) <= len(chunks) // 2  # one transaction per chunk on main
+    assert data_of(await read_committed(kafka.bootstrap, target)) == [float(i) for i in range(300)]
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_nothing_of_an_open_transaction_is_visible_before_it_commits(
+    kafka: Kafka, transactions: list[int]
+) -> None:
+    source = await kafka.create_topic("in")
+    target = await kafka.create_topic("out")
+    group = kafka.unique("group")
+    handled = kafka.seen()
+    chunks: list[int] = []
+
+    class Svc(Service):
+        # An interval longer than the test: every chunk goes into one transaction,
+        # committed when the service stops.
+        broker = KafkaBroker(
+            kafka.bootstrap, producer=ProducerOptions(transaction_interval_ms=60_000)
+        )
+
+        @produce(target)
+        @consume(source, group_id=group, delivery=EXACTLY_ONCE, max_records=10, batch=True)
+        async def on_readings(self, msgs: list[Reading]) -> list[Reading]:
+            chunks.append(len(msgs))
+            for msg in msgs:
+                handled.add(msg.data)
+            return msgs
+
+    await kafka.produce(source, *[(None, f'{{"data": {i}}}'.encode()) for i in range(100)])
+    async with Svc():
+        await handled.wait_for(100)
+        # Handled, not committed: the interval has not passed.
+        assert await read_committed(kafka.bootstrap, target) == []
+        assert await kafka.committed(group, source) == [None]
+    assert len(chunks) >= 10  # several fetches (max_records=10)...
+    assert len(transactions) == 1  # ...in one transaction, committed at the stop
+    assert await kafka.committed(group, source) == [100]
+    assert data_of(await read_committed(kafka.bootstrap, target)) == [float(i) for i in range(100)]
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_a_transaction_commits_once_its_interval_has_passed(
+    kafka: Kafka, transactions: list[int]
+) -> None:
+    source = await kafka.create_topic("in")
+    target = await kafka.create_topic("out")
+    group = kafka.unique("group")
+
+    class Svc(Service):
+        broker = KafkaBroker(kafka.bootstrap, producer=ProducerOptions(transaction_interval_ms=200))
+
+        @produce(target)
+        @consume(source, group_id=group, delivery=EXACTLY_ONCE)
+        async def on_reading(self, msg: Reading) -> Reading:
+            return msg
+
+    async with Svc():
+        await kafka.produce(source, (None, b'{"data": 1}'))
+        # Nothing else arrives: the interval alone ends the transaction, not a stop.
+        await kafka.wait_committed(group, source, [1])
+        assert data_of(await read_committed(kafka.bootstrap, target)) == [1.0]
+        assert len(transactions) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+@pytest.mark.usefixtures("fencing_leaves_aiokafka_futures_unread")
+async def test_an_interval_aborted_midway_is_invisible_and_handled_again(kafka: Kafka) -> None:
+    # The first instance handles every record into a transaction left open (a long
+    # interval); a successor takes the partition over (it registers the partition's
+    # transactional id, as after a crash): the open transaction is aborted, nothing of it
+    # was ever visible, and the successor handles it all again, committing each once.
+    source = await kafka.create_topic("in")
+    target = await kafka.create_topic("out")
+    group = kafka.unique("group")
+    handled = {"first": kafka.seen(), "successor": kafka.seen()}
+
+    def service(name: str) -> Service:
+        class Svc(Service):
+            broker = KafkaBroker(
+                kafka.bootstrap, producer=ProducerOptions(transaction_interval_ms=60_000)
+            )
+
+            @produce(target)
+            @consume(source, group_id=group, partitions=(0,), delivery=EXACTLY_ONCE, max_records=10)
+            async def on_reading(self, msg: Reading) -> Handled:
+                handled[name].add(msg.data)
+                return Handled(data=msg.data, by=name)
+
+        return Svc()
+
+    await kafka.produce(source, *[(None, f'{{"data": {i}}}'.encode()) for i in range(30)])
+    async with service("first"):
+        await handled["first"].wait_for(30)
+        async with service("successor"):
+            await handled["successor"].wait_for(30)
+            assert await read_committed(kafka.bootstrap, target) == []  # the aborted interval
+            assert await kafka.committed(group, source) == [None]
+        assert await kafka.committed(group, source) == [30]
+    bodies = [json.loads(r.value) for r in await read_committed(kafka.bootstrap, target)]
+    assert sorted(b["data"] for b in bodies) == [float(i) for i in range(30)]
+    assert {b["by"] for b in bodies} == {"successor"}
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+async def test_a_rebalance_commits_the_open_transactions_of_revoked_partitions_at_once(
+    kafka: Kafka,
+) -> None:
+    # The interval is longer than the test: only the revocation can commit the first
+    # member's work. Committed then, the new owner has nothing to handle again.
+    source = await kafka.create_topic("in", partitions=2)
+    target = await kafka.create_topic("out", partitions=2)
+    group = kafka.unique("group")
+    handled = kafka.seen()
+
+    def member() -> Service:
+        class Svc(Service):
+            broker = KafkaBroker(
+                kafka.bootstrap, producer=ProducerOptions(transaction_interval_ms=600_000)
+            )
+
+            @produce(target)
+            @consume(source, group_id=group, delivery=EXACTLY_ONCE)
+            async def on_reading(self, msg: Reading) -> Reading:
+                handled.add(msg.data)
+                return msg
+
+        return Svc()
+
+    records = [(f"k{i}".encode(), f'{{"data": {i}}}'.encode()) for i in range(20)]
+    await kafka.produce(source, *records)
+    ends = await _ends(kafka, source, 2)
+    async with member():
+        await handled.wait_for(20)
+        assert await kafka.committed(group, source, 2) == [None, None]
+        async with member():  # joins: the group takes partitions from the first member
+            await kafka.wait_committed(group, source, ends)
+            assert len(handled.items) == 20  # committed before they moved: none again
+    assert data_of(await read_committed(kafka.bootstrap, target)) == [float(i) for i in range(20)]

@@ -119,6 +119,7 @@ async def test_the_commit_inside_a_revocation_is_bounded() -> None:
         HangingCommitter(),  # type: ignore[arg-type]
         0.2,
         after_assign=nothing,
+        before_revoke=lambda _partitions: None,
         after_revoke=nothing,
         give_up=lambda: False,
     )

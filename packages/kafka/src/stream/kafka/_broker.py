@@ -212,6 +212,7 @@ class KafkaBroker(Transport):
             shutdown_timeout=self.shutdown_timeout,
             outage_timeout=self.outage_timeout,
             transactional_id_prefix=self.producer_options.transactional_id_prefix,
+            transaction_interval=self.producer_options.transaction_interval_ms / 1000,
             block_warning=self.block_warning,
             observers=self.observers,
         )

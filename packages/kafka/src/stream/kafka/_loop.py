@@ -104,6 +104,7 @@ class ConsumeLoop(ABC):
             self._committer,
             rebalance_timeout,
             after_assign=self._assigned,
+            before_revoke=self._partitions_revoking,
             after_revoke=self._revoked,
             give_up=lambda: self._ended or self._broken,
         )
@@ -329,6 +330,10 @@ class ConsumeLoop(ABC):
 
     async def _partitions_assigned(self, assigned: Collection[Any]) -> None:  # noqa: B027
         """Runs at a rebalance once ``assigned`` are this member's."""
+
+    def _partitions_revoking(self, revoked: Collection[Any]) -> None:  # noqa: B027
+        """Runs as a rebalance begins to take ``revoked`` away, before their work is
+        waited for."""
 
     async def _partitions_revoked(self, revoked: Collection[Any]) -> None:  # noqa: B027
         """Runs at a rebalance after the revoked partitions' work was waited for and

@@ -168,6 +168,8 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         committer: The subscription's committer.
         timeout: The longest to wait for in-flight work of revoked partitions.
         after_assign: Runs once partitions are assigned.
+        before_revoke: Runs as a revocation begins, before its work is waited for
+            (exactly-once commits the partitions' open transactions at once).
         after_revoke: Runs once revoked partitions' work was waited for and committed.
         give_up: Whether in-flight work can no longer finish (the loop has ended or
             failed): a revocation then stops waiting for it.
@@ -181,11 +183,13 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         timeout: float,
         *,
         after_assign: PartitionsHook,
+        before_revoke: Callable[[Collection[Any]], None],
         after_revoke: PartitionsHook,
         give_up: Callable[[], bool],
     ) -> None:
         self._give_up = give_up
         self._after_assign = after_assign
+        self._before_revoke = before_revoke
         self._after_revoke = after_revoke
         self._name = name
         self._tracker = tracker
@@ -200,6 +204,7 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
             return
         self.epoch += 1
         logger.info("%s: partitions revoked: %s", self._name, describe_partitions(revoked))
+        self._before_revoke(revoked)
         # Also while draining at a stop (a rolling deploy: this member stops while the next
         # one joins): work handed over before the stop finishes here, so its commit must
         # wait for it, or the new owner does it again.

@@ -61,6 +61,7 @@ class Run:
         shutdown_timeout: float,
         outage_timeout: float,
         transactional_id_prefix: str,
+        transaction_interval: float,
         block_warning: float | None,
         observers: tuple[TransportObserver, ...] = (),
     ) -> Run:
@@ -76,6 +77,8 @@ class Run:
                         handler,
                         sender,
                         transactional_id_prefix=transactional_id_prefix,
+                        transaction_interval=transaction_interval,
+                        queued_chunks=max_unacked_batches,
                         rebalance_timeout=shutdown_timeout,
                         outage_timeout=outage_timeout,
                         observers=observers,

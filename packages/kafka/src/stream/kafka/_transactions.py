@@ -2,10 +2,11 @@
 input partition, and the fencing that makes a partition's new owner safe.
 
 What exactly-once means here: for a subscription consuming topic ``T`` and producing
-with ``@produce``, every chunk of records of one partition of ``T`` is handled, and its
-outputs (results and dead-letter messages) and its input offset are written in **one**
-Kafka transaction: either all of them become visible (to ``read_committed`` readers) and
-the offset moves on, or none does and the chunk is handled again. A crash, a rebalance
+with ``@produce``, the chunks of records of one partition of ``T`` fetched within one
+transaction interval are handled, and their outputs (results and dead-letter messages)
+and the input offset after them are written in **one** Kafka transaction: either all of
+them become visible (to ``read_committed`` readers) and the offset moves on, or none does
+and the chunks are handled again. A crash, a rebalance
 or a broker restart can make a handler *run* twice; it cannot make an output *committed*
 twice, nor lose one.
 
@@ -104,17 +105,25 @@ class TransactionalSender(Sender):
         An abort that cannot reach the broker is no loss: the next owner of the id
         aborts the transaction when it registers, or the broker does at its timeout.
         """
-        with anyio.move_on_after(_CLOSE_TIMEOUT, shield=True):
-            if self._open and self._producer is not None:
+        if self._open and self._producer is not None:
+            # Bounded apart from the close: an abort the broker never answers must not
+            # keep the producer from closing (it would leak its connections).
+            with anyio.move_on_after(_CLOSE_TIMEOUT, shield=True):
                 try:
                     await self._producer.abort_transaction()
                 except Exception as error:  # fenced or broken: nothing left to abort here
                     logger.debug("%s: abort failed: %r", self.transactional_id, error)
-                self._open = False
+        self._open = False
+        producer = self._producer
+        with anyio.move_on_after(_CLOSE_TIMEOUT, shield=True) as scope:
             try:
                 await self.stop()
             except Exception as error:
                 logger.debug("%s: closing failed: %r", self.transactional_id, error)
+        if scope.cancelled_caught and producer is not None:
+            # Its batches could not be flushed (the broker is away): drop its connections.
+            with anyio.CancelScope(shield=True):
+                await producer.client.close()
 
 
 class PartitionProducers:
@@ -258,6 +267,11 @@ class PartitionProducers:
             async with anyio.create_task_group() as group:
                 for tp in due:
                     group.start_soon(_fetch_committed, consumer, tp, offsets)
+        except ExceptionGroup as errors:
+            # Several partitions failed alike (the broker is away): raise one, so the
+            # outage policy can tell a transient error.
+            await _discard_all(opened.values())
+            raise _first(errors) from errors
         except BaseException:
             await _discard_all(opened.values())
             raise
@@ -295,6 +309,11 @@ class PartitionProducers:
         sender = TransactionalSender(self._client_kwargs, self._producer_kwargs, txn_id)
         await sender.start()
         opened[tp] = sender
+
+
+def _first(errors: BaseExceptionGroup[Exception]) -> Exception:
+    error = errors.exceptions[0]
+    return _first(error) if isinstance(error, BaseExceptionGroup) else error
 
 
 async def _fetch_committed(consumer: Any, tp: Any, into: dict[Any, int | None]) -> None:
