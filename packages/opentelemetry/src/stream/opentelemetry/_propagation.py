@@ -31,16 +31,18 @@ _PROBES = tuple(
 )
 
 # The global propagator last checked, and whether it formats as _formatted does.
-_checked: list[tuple[TextMapPropagator, bool]] = []
+_checked: tuple[TextMapPropagator, bool] | None = None
 
 
 def headers_of_span(span_context: SpanContext, context: Context) -> HeaderItems:
     """The global propagator's headers for ``context``, which holds nothing but the span
     whose context is ``span_context``."""
+    global _checked  # a cache of one: the propagator last seen
     textmap = propagate.get_global_textmap()
-    if not _checked or _checked[0][0] is not textmap:
-        _checked[:] = [(textmap, _formats_as_w3c(textmap))]
-    if _checked[0][1]:
+    checked = _checked
+    if checked is None or checked[0] is not textmap:
+        checked = _checked = (textmap, _formats_as_w3c(textmap))
+    if checked[1]:
         return _formatted(span_context)
     return injected(context)
 
@@ -54,17 +56,16 @@ def injected(context: Context) -> HeaderItems:
 
 def _formatted(span_context: SpanContext) -> HeaderItems:
     """W3C trace context headers, as ``TraceContextTextMapPropagator`` writes them."""
-    traceparent = (
-        f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}"
-        f"-{span_context.trace_flags:02x}"
+    # bytes' % formats in one C call: three times faster than an f-string and encode.
+    traceparent = b"00-%032x-%016x-%02x" % (
+        span_context.trace_id,
+        span_context.span_id,
+        span_context.trace_flags,
     )
     state = span_context.trace_state
     if not state:
-        return (("traceparent", traceparent.encode("latin-1")),)
-    return (
-        ("traceparent", traceparent.encode("latin-1")),
-        ("tracestate", state.to_header().encode("latin-1")),
-    )
+        return (("traceparent", traceparent),)
+    return (("traceparent", traceparent), ("tracestate", state.to_header().encode("latin-1")))
 
 
 def _formats_as_w3c(textmap: TextMapPropagator) -> bool:

@@ -68,8 +68,9 @@ class SampledTracer:
         self, name: str, context: Context | None = None, kind: SpanKind = SpanKind.INTERNAL
     ) -> trace.Span:
         """A span as the SDK's ``start_span(name, context, kind)`` makes it."""
-        parent = trace.get_current_span(context).get_span_context()
-        if parent.is_valid:
+        # An empty context (an input without headers) has no parent to look for.
+        parent = None if context is not None and not context else _valid_parent(context)
+        if parent is not None:
             trace_id = parent.trace_id
             random_id = bool(parent.trace_flags & _RANDOM)
         else:
@@ -90,6 +91,11 @@ class SampledTracer:
             trace_state=result.trace_state,
         )
         return trace.NonRecordingSpan(span_context)
+
+
+def _valid_parent(context: Context | None) -> SpanContext | None:
+    parent = trace.get_current_span(context).get_span_context()
+    return parent if parent.is_valid else None
 
 
 class _HandedDecision:

@@ -110,7 +110,7 @@ class Tracing(Middleware):
         if attempt is not None and attempt.message is source and attempt.dropped is not None:
             # The usual record of a trace the sampler did not keep (99 in 100 at 1%):
             # its attempt's context, injected once for all the attempt's records.
-            return _stamped(record, source, attempt.trace_headers())
+            return _stamped(record, attempt.trace_headers())
         parent = self._parent_of(record, source)
         parent_context = trace.get_current_span(parent).get_span_context()
         headers: HeaderList = list(record.headers)
@@ -174,30 +174,41 @@ class _Attempt:
         """The attempt's span context when its trace is not recorded, else ``None``."""
         self.alone = alone
         """Whether ``context`` holds the attempt's span and nothing else (no parent)."""
-        self._headers: HeaderItems | None = None
+        self._headers: _TraceHeaders | None = None
 
-    def trace_headers(self) -> HeaderItems:
+    def trace_headers(self) -> _TraceHeaders:
         """The propagator's headers for this dropped attempt's context, made at the first
         record."""
         if self._headers is None:
             if self.alone and self.dropped is not None:
-                self._headers = headers_of_span(self.dropped, self.context)
+                items = headers_of_span(self.dropped, self.context)
             else:
-                self._headers = injected(self.context)
+                items = injected(self.context)
+            self._headers = _TraceHeaders(items)
         return self._headers
 
 
-def _stamped(
-    record: OutgoingMessage, source: Message, trace_headers: HeaderItems
-) -> OutgoingMessage:
-    """``record`` (one the dispatcher built for ``source``: its own to change) carrying
+class _TraceHeaders:
+    """The trace headers every record of one dropped attempt carries, and their names."""
+
+    __slots__ = ("items", "names")
+
+    def __init__(self, items: HeaderItems) -> None:
+        self.items = items
+        self.names = frozenset(name for name, _ in items)
+
+
+def _stamped(record: OutgoingMessage, trace_headers: _TraceHeaders) -> OutgoingMessage:
+    """``record`` (one the dispatcher built for its source: its own to change) carrying
     ``trace_headers`` in place of any headers of the same names, as HEADER_SETTER does."""
-    if record.headers:
-        names = {name for name, _ in trace_headers}
-        kept = tuple(header for header in record.headers if header[0] not in names)
-        record.headers = kept + trace_headers
-    else:
-        record.headers = trace_headers
+    headers = record.headers
+    names = trace_headers.names
+    for name, _ in headers:
+        if name in names:
+            # Rare (PropagateHeaders("*"), a dead letter): the input's trace headers give way.
+            headers = tuple(header for header in headers if header[0] not in names)
+            break
+    record.headers = headers + trace_headers.items if headers else trace_headers.items
     return record
 
 
