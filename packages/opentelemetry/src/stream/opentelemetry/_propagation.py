@@ -12,7 +12,7 @@ from __future__ import annotations
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import TextMapPropagator
-from opentelemetry.trace import SpanContext, TraceFlags, TraceState
+from opentelemetry.trace import DEFAULT_TRACE_STATE, SpanContext, TraceFlags, TraceState
 
 from stream.core.transport import HeaderItems
 
@@ -63,7 +63,8 @@ def _formatted(span_context: SpanContext) -> HeaderItems:
         span_context.trace_flags,
     )
     state = span_context.trace_state
-    if not state:
+    # The shared empty state (most spans'), known without TraceState's __len__.
+    if state is DEFAULT_TRACE_STATE or not state:
         return (("traceparent", traceparent),)
     return (("traceparent", traceparent), ("tracestate", state.to_header().encode("latin-1")))
 

@@ -174,41 +174,36 @@ class _Attempt:
         """The attempt's span context when its trace is not recorded, else ``None``."""
         self.alone = alone
         """Whether ``context`` holds the attempt's span and nothing else (no parent)."""
-        self._headers: _TraceHeaders | None = None
+        self._headers: HeaderItems | None = None
 
-    def trace_headers(self) -> _TraceHeaders:
+    def trace_headers(self) -> HeaderItems:
         """The propagator's headers for this dropped attempt's context, made at the first
         record."""
         if self._headers is None:
             if self.alone and self.dropped is not None:
-                items = headers_of_span(self.dropped, self.context)
+                self._headers = headers_of_span(self.dropped, self.context)
             else:
-                items = injected(self.context)
-            self._headers = _TraceHeaders(items)
+                self._headers = injected(self.context)
         return self._headers
 
 
-class _TraceHeaders:
-    """The trace headers every record of one dropped attempt carries, and their names."""
-
-    __slots__ = ("items", "names")
-
-    def __init__(self, items: HeaderItems) -> None:
-        self.items = items
-        self.names = frozenset(name for name, _ in items)
-
-
-def _stamped(record: OutgoingMessage, trace_headers: _TraceHeaders) -> OutgoingMessage:
+def _stamped(record: OutgoingMessage, trace_headers: HeaderItems) -> OutgoingMessage:
     """``record`` (one the dispatcher built for its source: its own to change) carrying
     ``trace_headers`` in place of any headers of the same names, as HEADER_SETTER does."""
     headers = record.headers
-    names = trace_headers.names
+    if not headers:
+        record.headers = trace_headers
+        return record
+    # Loops, not a set: a record has a header or two, the trace one or two.
     for name, _ in headers:
-        if name in names:
-            # Rare (PropagateHeaders("*"), a dead letter): the input's trace headers give way.
-            headers = tuple(header for header in headers if header[0] not in names)
-            break
-    record.headers = headers + trace_headers.items if headers else trace_headers.items
+        for trace_name, _ in trace_headers:
+            if name == trace_name:
+                # Rare (PropagateHeaders("*"), a dead letter): the input's give way.
+                names = {trace_name for trace_name, _ in trace_headers}
+                headers = tuple(header for header in headers if header[0] not in names)
+                record.headers = headers + trace_headers
+                return record
+    record.headers = headers + trace_headers
     return record
 
 
