@@ -11,12 +11,14 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 
 from stream.core import CallNext, Message, Middleware, OutgoingMessage
 from stream.core.transport import ConsumerSpec, HeaderItems
 from stream.opentelemetry._attributes import created, processed
 from stream.opentelemetry._headers import HEADER_GETTER, HEADER_SETTER, HeaderList
+from stream.opentelemetry._propagation import headers_of_span, injected
+from stream.opentelemetry._sampling import SpanStarter, span_starter
 
 __all__ = ("Tracing",)
 
@@ -52,7 +54,7 @@ class Tracing(Middleware):
 
     def __init__(self, tracer_provider: trace.TracerProvider | None = None) -> None:
         self._provider = tracer_provider
-        self._tracer: trace.Tracer | None = None
+        self._tracer: SpanStarter | None = None
         self._decided = False
         self._group: str | None = None
         self._batch = False
@@ -84,8 +86,8 @@ class Tracing(Middleware):
         # Not sampled: no producer span to make (ParentBased, the SDK's default, keeps no
         # child), so each record carries the attempt's own context.
         context = span.get_span_context()
-        dropped = context.is_valid and not context.trace_flags.sampled
-        self._attempt.set(_Attempt(message, attempt, dropped=dropped))
+        dropped = context if context.is_valid and not context.trace_flags.sampled else None
+        self._attempt.set(_Attempt(message, attempt, dropped, alone=parent is _NO_PARENT))
         # By hand rather than trace.use_span: this runs once per message.
         token = otel_context.attach(attempt)
         try:
@@ -105,10 +107,10 @@ class Tracing(Middleware):
         if tracer is None:
             return _passed_on(record, source)
         attempt = self._attempt.get() if source is not None else None
-        if attempt is not None and attempt.message is source and attempt.dropped:
+        if attempt is not None and attempt.message is source and attempt.dropped is not None:
             # The usual record of a trace the sampler did not keep (99 in 100 at 1%):
             # its attempt's context, injected once for all the attempt's records.
-            return _stamped(record, source, attempt.trace_headers())
+            return _stamped(record, attempt.trace_headers())
         parent = self._parent_of(record, source)
         parent_context = trace.get_current_span(parent).get_span_context()
         headers: HeaderList = list(record.headers)
@@ -132,7 +134,7 @@ class Tracing(Middleware):
         record.headers = tuple(headers)
         return record
 
-    def _decide(self) -> trace.Tracer | None:
+    def _decide(self) -> SpanStarter | None:
         """The tracer when an SDK's provider is there, else ``None`` (no spans at all).
 
         Decided at the first message or record, not when the service binds its handlers:
@@ -140,7 +142,7 @@ class Tracing(Middleware):
         """
         provider = self._provider if self._provider is not None else trace.get_tracer_provider()
         if not isinstance(provider, _NO_SDK):
-            self._tracer = provider.get_tracer(_SCOPE)
+            self._tracer = span_starter(provider.get_tracer(_SCOPE))
         self._decided = True
         return self._tracer
 
@@ -161,36 +163,47 @@ class _Attempt:
     """One attempt's span context, and the trace headers its records get when the trace is
     not recorded (no producer span to make: every record carries the attempt's context)."""
 
-    __slots__ = ("_headers", "context", "dropped", "message")
+    __slots__ = ("_headers", "alone", "context", "dropped", "message")
 
-    def __init__(self, message: Message, context: Context, *, dropped: bool) -> None:
+    def __init__(
+        self, message: Message, context: Context, dropped: SpanContext | None, *, alone: bool
+    ) -> None:
         self.message = message
         self.context = context
         self.dropped = dropped
+        """The attempt's span context when its trace is not recorded, else ``None``."""
+        self.alone = alone
+        """Whether ``context`` holds the attempt's span and nothing else (no parent)."""
         self._headers: HeaderItems | None = None
 
     def trace_headers(self) -> HeaderItems:
-        """The propagator's headers for this attempt's context, made at the first record."""
+        """The propagator's headers for this dropped attempt's context, made at the first
+        record."""
         if self._headers is None:
-            carrier: dict[str, str] = {}
-            propagate.inject(carrier, context=self.context)
-            self._headers = tuple(
-                (name, value.encode("latin-1")) for name, value in carrier.items()
-            )
+            if self.alone and self.dropped is not None:
+                self._headers = headers_of_span(self.dropped, self.context)
+            else:
+                self._headers = injected(self.context)
         return self._headers
 
 
-def _stamped(
-    record: OutgoingMessage, source: Message, trace_headers: HeaderItems
-) -> OutgoingMessage:
-    """``record`` (one the dispatcher built for ``source``: its own to change) carrying
+def _stamped(record: OutgoingMessage, trace_headers: HeaderItems) -> OutgoingMessage:
+    """``record`` (one the dispatcher built for its source: its own to change) carrying
     ``trace_headers`` in place of any headers of the same names, as HEADER_SETTER does."""
-    if record.headers:
-        names = {name for name, _ in trace_headers}
-        kept = tuple(header for header in record.headers if header[0] not in names)
-        record.headers = kept + trace_headers
-    else:
+    headers = record.headers
+    if not headers:
         record.headers = trace_headers
+        return record
+    # Loops, not a set: a record has a header or two, the trace one or two.
+    for name, _ in headers:
+        for trace_name, _ in trace_headers:
+            if name == trace_name:
+                # Rare (PropagateHeaders("*"), a dead letter): the input's give way.
+                names = {trace_name for trace_name, _ in trace_headers}
+                headers = tuple(header for header in headers if header[0] not in names)
+                record.headers = headers + trace_headers
+                return record
+    record.headers = headers + trace_headers
     return record
 
 
