@@ -37,6 +37,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from stream.core import Guarantee
 from stream.core.transport import Record, RecordHandler, Subscription, TransportObserver
+from stream.kafka._key_lanes import KeyLanes
 from stream.kafka._loop import ConsumeLoop, messages_of
 from stream.kafka._offsets import Chunk
 from stream.kafka._outage import is_transient
@@ -87,6 +88,7 @@ class Subscriber(ConsumeLoop):
         self._sender = sender
         self._depth = max(1, max_unacked_batches)
         self._at_most_once = subscription.options.delivery.guarantee is Guarantee.AT_MOST_ONCE
+        self._key_lanes = KeyLanes(subscription.options.concurrency)
 
     async def run(self) -> None:
         """Consumes until :meth:`request_stop` or a failure, then commits what finished."""
@@ -173,12 +175,12 @@ class Subscriber(ConsumeLoop):
     ) -> None:
         # Same key → same lane, so a key's messages stay in order; keyless messages of a
         # partition share one lane, so they keep the partition's order among themselves.
-        count = len(lanes)
-        keyless = hash(tp) % count
+        keyless = hash(tp) % len(lanes)
+        lane_of = self._key_lanes.lane_of
         parts: dict[int, list[Record]] = {}
         for message in messages:
             key = message.key
-            lane = keyless if key is None else hash(key) % count
+            lane = keyless if key is None else lane_of(key)
             part = parts.get(lane)
             if part is None:
                 parts[lane] = [message]
