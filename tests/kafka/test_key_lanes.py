@@ -1,8 +1,8 @@
 """Keys are spread evenly over the lanes of a ``concurrency > 1`` subscription.
 
-Issue 13: a handler that awaits 1 ms of I/O ran at 3.9–4.2× one lane with eight lanes, not
-the ≥ 5× asked. With ``hash(key) % lanes``, 64 keys fall on 8 lanes like balls into bins:
-the busiest lane got 12–14 keys and set the pace. Keys are now dealt to lanes in turn as
+Issue 13: a handler that awaits 1 ms of I/O ran at 3.9-4.2x one lane with eight lanes, not
+the >= 5x asked. With ``hash(key) % lanes``, 64 keys fall on 8 lanes like balls into bins:
+the busiest lane got 12-14 keys and set the pace. Keys are now dealt to lanes in turn as
 they are first seen, and a key never changes lane, so per-key order still holds.
 """
 

@@ -2,8 +2,8 @@
 
 A key keeps one lane for the subscription's life, so its messages are handled in order.
 ``hash(key) % lanes`` keeps that too, but spreads keys like balls into bins: 64 keys on 8
-lanes gave the busiest lane 12–14 of them, and with a handler that waits on I/O that lane
-sets the pace (3.9–4.2× one lane instead of up to 8×). So keys are dealt to the lanes in
+lanes gave the busiest lane 12-14 of them, and with a handler that waits on I/O that lane
+sets the pace (3.9-4.2x one lane instead of up to 8x). So keys are dealt to the lanes in
 turn as they are first seen: each lane gets an equal share of them.
 
 The table stops growing at ``capacity`` keys; later keys are hashed. A key is either in the
