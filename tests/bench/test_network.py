@@ -11,6 +11,6 @@ def test_a_round_trip_on_a_given_broker_says_what_to_drop(monkeypatch: pytest.Mo
     monkeypatch.delenv("STREAM_KAFKA_BOOTSTRAP", raising=False)
     with (
         pytest.raises(SystemExit, match=r"--rtt-ms needs the harness's own broker.*drop"),
-        local_broker("kafka:9092", rtt_ms=2),
+        local_broker("kafka:9092", rtts_ms=(0, 2)),
     ):
         pass
