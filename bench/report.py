@@ -274,6 +274,10 @@ def _method() -> list[str]:
         "## How it is measured",
         "",
         "- Every run is a fresh process; the variants take turns within each round.",
+        "- RTT 0: the clients connect to the local broker directly. RTT 2 ms: through a "
+        "delaying TCP proxy (`stream.kafka_local.FaultProxy`, 1 ms each way, in the harness's "
+        "process) that the broker advertises on that listener, so every client of the pass, "
+        "each variant's and the harness's own, pays the round trip.",
         "- Each run consumes the same preloaded input topic with a fresh consumer group and "
         "writes to a fresh output topic.",
         "- stream: the demo's service (without its per-message log line) under `stream run`; "
