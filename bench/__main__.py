@@ -6,13 +6,14 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bench.broker import local_broker
+from bench.broker import BOOTSTRAP_VARIABLE, local_broker
 from bench.config import BenchConfig
 from bench.launch import EXTRA_VARIANTS, MODE_VARIANTS, TRACING_VARIANTS, VARIANTS
 from bench.report import markdown, write_results
@@ -55,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="network round trips between every client and the (local) broker, through a "
         "delaying proxy; throughput and latency run once at each; 0 connects directly "
-        "(default: 0 2, or 0 with --quick)",
+        "(default: 0 2; 0 alone with --quick or on a given broker)",
     )
     parser.add_argument(
         "--cut-seconds",
@@ -75,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _direct_only(bootstrap: str | None) -> tuple[float, ...] | None:
+    """RTT 0 alone on a broker the harness did not start (no proxy can delay it), unless
+    round trips were asked for; ``None`` keeps the mode's default."""
+    return (0.0,) if bootstrap or os.environ.get(BOOTSTRAP_VARIABLE) else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark; returns the exit code (1 if a run failed)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -91,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_rounds=args.latency_rounds,
         scale_messages=args.scale_messages,
         scale_rounds=args.scale_rounds,
-        rtts_ms=tuple(args.rtt_ms) if args.rtt_ms else None,
+        rtts_ms=tuple(args.rtt_ms) if args.rtt_ms else _direct_only(args.bootstrap_servers),
         cut_seconds=args.cut_seconds,
     )
     if args.redraw is not None:

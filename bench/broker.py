@@ -27,7 +27,14 @@ from aiokafka.errors import KafkaError
 if TYPE_CHECKING:
     from stream.kafka_local import FaultProxy
 
-__all__ = ("PARTITIONS", "BenchKafka", "BenchNetwork", "fresh_name", "local_broker")
+__all__ = (
+    "BOOTSTRAP_VARIABLE",
+    "PARTITIONS",
+    "BenchKafka",
+    "BenchNetwork",
+    "fresh_name",
+    "local_broker",
+)
 
 BOOTSTRAP_VARIABLE = "STREAM_KAFKA_BOOTSTRAP"
 PARTITIONS = 4
