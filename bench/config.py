@@ -44,14 +44,14 @@ class BenchConfig:
     rounds: int = 3
     variants: tuple[str, ...] = (*VARIANTS, *EXTRA_VARIANTS, *MODE_VARIANTS)
     rtts_ms: tuple[float, ...] = (0.0, 2.0)
-    cut_seconds: float = 15.0
+    cut_seconds: float = 10.0
     latency_variants: tuple[str, ...] = VARIANTS
     # 1,000/s is the rate the targets name; 100/s shows the latency floor when idle.
     latency_rates: tuple[int, ...] = (1_000, 100)
-    latency_seconds: float = 10.0
+    latency_seconds: float = 8.0
     latency_rounds: int = 2
-    scale_messages: int = 50_000
-    scale_rounds: int = 2
+    scale_messages: int = 30_000
+    scale_rounds: int = 1
     payload_sizes: tuple[int, ...] = (100, 1_000, 10_000)
     payload_variants: tuple[str, ...] = ("stream", "raw")
     workers: tuple[int, ...] = (1, 2)
@@ -62,7 +62,7 @@ class BenchConfig:
 
     @classmethod
     def for_mode(cls, *, quick: bool) -> BenchConfig:
-        """The full run, or the quick one (under a minute once the broker is up)."""
+        """The full run (~25 min on 2 shared cores), or the quick one (a few minutes)."""
         if not quick:
             return cls()
         return cls(
@@ -71,7 +71,6 @@ class BenchConfig:
             rounds=1,
             variants=(*VARIANTS, *MODE_VARIANTS),
             rtts_ms=(0.0,),
-            cut_seconds=10.0,
             latency_variants=("stream", "faststream"),
             latency_rates=(200,),
             latency_seconds=3.0,
