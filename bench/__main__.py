@@ -6,15 +6,16 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bench.broker import local_broker
+from bench.broker import BOOTSTRAP_VARIABLE, local_broker
 from bench.config import BenchConfig
-from bench.launch import EXTRA_VARIANTS, TRACING_VARIANTS, VARIANTS
+from bench.launch import EXTRA_VARIANTS, MODE_VARIANTS, TRACING_VARIANTS, VARIANTS
 from bench.report import markdown, write_results
 from bench.results import from_json
 from bench.run import SECTIONS, describe_machine, run_all
@@ -31,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--variants",
         nargs="+",
-        choices=(*VARIANTS, *EXTRA_VARIANTS, *TRACING_VARIANTS),
+        choices=(*VARIANTS, *EXTRA_VARIANTS, *MODE_VARIANTS, *TRACING_VARIANTS),
         help="throughput variants",
     )
     parser.add_argument(
@@ -51,21 +52,34 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rtt-ms",
         type=float,
-        default=0.0,
+        nargs="+",
         metavar="MS",
-        help="a network round trip between every client and the (local) broker, through "
-        "a delaying proxy; 0 (default) connects directly",
+        help="network round trips between every client and the (local) broker, through a "
+        "delaying proxy; throughput and latency run once at each; 0 connects directly "
+        "(default: 0 2; 0 alone with --quick or on a given broker)",
+    )
+    parser.add_argument(
+        "--cut-seconds",
+        type=float,
+        help="stop a throughput run this long after its first record; the rate so far is its "
+        "figure (bounds FastStream at 2 ms, which awaits every send)",
     )
     parser.add_argument(
         "--redraw",
         type=Path,
         metavar="RESULTS_JSON",
-        help="run nothing: rewrite results.md and results.png from a results.json",
+        help="run nothing: rewrite results.md and the charts from a results.json",
     )
     parser.add_argument(
         "--out", type=Path, help="results folder (default: docs/bench, or a temp dir with --quick)"
     )
     return parser
+
+
+def _direct_only(bootstrap: str | None) -> tuple[float, ...] | None:
+    """RTT 0 alone on a broker the harness did not start (no proxy can delay it), unless
+    round trips were asked for; ``None`` keeps the mode's default."""
+    return (0.0,) if bootstrap or os.environ.get(BOOTSTRAP_VARIABLE) else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_rounds=args.latency_rounds,
         scale_messages=args.scale_messages,
         scale_rounds=args.scale_rounds,
+        rtts_ms=tuple(args.rtt_ms) if args.rtt_ms else _direct_only(args.bootstrap_servers),
+        cut_seconds=args.cut_seconds,
     )
     if args.redraw is not None:
         results = from_json(json.loads(args.redraw.read_text(encoding="utf-8")))
@@ -100,12 +116,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     workdir = Path(tempfile.mkdtemp(prefix="stream-bench-work-"))
     given = args.bootstrap_servers
-    with local_broker(given, args.rtt_ms) as bootstrap:
-        kafka = f"at {bootstrap} (given)" if given else f"local broker at {bootstrap}"
-        if args.rtt_ms:
-            kafka += f", behind a proxy adding a {args.rtt_ms:g} ms round trip"
+    with local_broker(given, config.rtts_ms) as network:
+        direct = network.bootstrap_at(0)
+        kafka = f"at {direct} (given)" if given else f"local broker at {direct}"
+        if any(config.rtts_ms):
+            kafka += (", and behind a proxy delaying every round trip for RTT "
+                      + " and ".join(f"{rtt:g} ms" for rtt in config.rtts_ms if rtt))  # fmt: skip
         meta = describe_machine(config, kafka, args_list)
-        results = asyncio.run(run_all(config, bootstrap, workdir, tuple(args.only), meta))
+        results = asyncio.run(run_all(config, network, workdir, tuple(args.only), meta))
     written = write_results(results, out)
     print(markdown(results))
     print("wrote " + ", ".join(str(path) for path in written))

@@ -15,18 +15,31 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-__all__ = ("PARTITIONS", "BenchKafka", "fresh_name", "local_broker")
+if TYPE_CHECKING:
+    from stream.kafka_local import FaultProxy
+
+__all__ = (
+    "BOOTSTRAP_VARIABLE",
+    "PARTITIONS",
+    "BenchKafka",
+    "BenchNetwork",
+    "fresh_name",
+    "local_broker",
+)
 
 BOOTSTRAP_VARIABLE = "STREAM_KAFKA_BOOTSTRAP"
 PARTITIONS = 4
+# Keys of the preloaded messages: many more than any variant's concurrency.
+_KEYS = tuple(f"sensor-{n}".encode() for n in range(64))
 
 
 def fresh_name(prefix: str) -> str:
@@ -34,39 +47,64 @@ def fresh_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+class BenchNetwork:
+    """Where the clients connect for each round trip of a run.
+
+    One broker serves every pass: RTT 0 connects to it directly, a round trip goes through
+    the delaying proxy, whose delay is set when the pass starts (:meth:`bootstrap_at`).
+    """
+
+    def __init__(self, direct: str, proxy: FaultProxy | None = None) -> None:
+        self._direct = direct
+        self._proxy = proxy
+
+    def bootstrap_at(self, rtt_ms: float) -> str:
+        """The bootstrap address whose clients pay ``rtt_ms`` per round trip."""
+        if rtt_ms <= 0:
+            return self._direct
+        if self._proxy is None:
+            raise SystemExit(
+                f"--rtt-ms {rtt_ms:g} needs the harness's own broker (it advertises the "
+                "delaying proxy); drop --bootstrap-servers / "
+                f"{BOOTSTRAP_VARIABLE} or use --rtt-ms 0"
+            )
+        # Half of the round trip each way.
+        self._proxy.set_latency(rtt_ms / 2 / 1000)
+        return self._proxy.bootstrap_servers
+
+
 @contextmanager
-def local_broker(bootstrap: str | None, rtt_ms: float = 0.0) -> Iterator[str]:
-    """Yields a broker address: ``bootstrap``, ``STREAM_KAFKA_BOOTSTRAP``, or a local one
+def local_broker(
+    bootstrap: str | None, rtts_ms: Sequence[float] = (0.0,)
+) -> Iterator[BenchNetwork]:
+    """Yields the network to ``bootstrap``, ``STREAM_KAFKA_BOOTSTRAP``, or a local broker
     started here (and stopped on exit).
 
     Args:
         bootstrap: A broker to use as it is.
-        rtt_ms: A round trip to add between every client and the local broker, in
-            milliseconds (half of it each way); 0 connects directly.
+        rtts_ms: The round trips the run will ask for, in milliseconds; any above 0 puts
+            the local broker behind a delaying proxy (RTT 0 still connects directly).
 
     Raises:
         SystemExit: a round trip was asked for on a broker the harness did not start.
     """
     given = bootstrap or os.environ.get(BOOTSTRAP_VARIABLE)
-    if given and rtt_ms:
+    delayed = any(rtt > 0 for rtt in rtts_ms)
+    if given and delayed:
         raise SystemExit(
             f"--rtt-ms needs the harness's own broker (it advertises the delaying proxy); "
             f"drop --bootstrap-servers / {BOOTSTRAP_VARIABLE} ({given}) or --rtt-ms"
         )
     if given:
-        yield given
+        yield BenchNetwork(given)
         return
     from stream.kafka_local import LocalKafka, LocalKafkaConfig
 
-    kafka = LocalKafka(LocalKafkaConfig(partitions=PARTITIONS, proxied=rtt_ms > 0))
+    kafka = LocalKafka(LocalKafkaConfig(partitions=PARTITIONS, proxied=delayed))
     print("starting a local Kafka broker...", flush=True)
     kafka.start()
     try:
-        if rtt_ms <= 0:
-            yield kafka.bootstrap_servers
-            return
-        kafka.proxy.set_latency(rtt_ms / 2 / 1000)
-        yield kafka.proxy.bootstrap_servers
+        yield BenchNetwork(kafka.bootstrap_servers, kafka.proxy if delayed else None)
     finally:
         kafka.stop()
 
@@ -77,8 +115,12 @@ class BenchKafka:
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
         self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        # Never joins a group: it only asks for end offsets.
-        self._offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        # Never joins a group: it only asks for end offsets. read_committed, so an
+        # exactly-once variant's outputs count once their transaction commits (its end
+        # offsets then also count one transaction marker per partition and transaction).
+        self._offsets = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        )
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=512 * 1024
         )
@@ -115,6 +157,8 @@ class BenchKafka:
 
         Whole record batches go at once (``send_batch``), several times faster than a
         ``send`` per message, so a burst written while a service runs is over quickly.
+        Each message has one of ``KEYS`` keys, as events of many entities do: with
+        ``concurrency`` above 1, stream splits a partition's messages by key.
         """
         producer = self._producer
         futures = []
@@ -122,7 +166,8 @@ class BenchKafka:
             left = count // partitions + (1 if partition < count % partitions else 0)
             batch = producer.create_batch()
             while left:
-                if batch.append(key=None, value=payload, timestamp=None) is not None:
+                key = _KEYS[left % len(_KEYS)]
+                if batch.append(key=key, value=payload, timestamp=None) is not None:
                     left -= 1
                     continue
                 futures.append(await producer.send_batch(batch, topic, partition=partition))

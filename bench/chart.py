@@ -14,9 +14,9 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from bench.results import BenchResults, median
 
-__all__ = ("draw_chart",)
+__all__ = ("COLORS", "SHORT_NAMES", "draw_chart", "label_bars", "plain_axis", "plain_log_axis")
 
-_COLORS = {
+COLORS = {
     "stream": "#2b6cb0",
     "faststream": "#dd6b20",
     "raw": "#718096",
@@ -26,8 +26,12 @@ _COLORS = {
     "stream_traced_api": "#90cdf4",
     "stream_metrics": "#63b3ed",
     "stream_observed": "#3182ce",
+    "stream_c8": "#2c5282",
+    "stream_io_c1": "#68d391",
+    "stream_io_c8": "#276749",
+    "stream_eos": "#805ad5",
 }
-_NAMES = {
+SHORT_NAMES = {
     "stream": "stream",
     "faststream": "FastStream",
     "raw": "raw aiokafka",
@@ -37,8 +41,12 @@ _NAMES = {
     "stream_traced_api": "stream +\nTracing (no SDK)",
     "stream_metrics": "stream +\nmetrics",
     "stream_observed": "stream +\nTracing 1%\n+ metrics",
+    "stream_c8": "stream\nconcurrency 8",
+    "stream_io_c1": "stream, 1 ms I/O\nconcurrency 1",
+    "stream_io_c8": "stream, 1 ms I/O\nconcurrency 8",
+    "stream_eos": "stream\nexactly-once",
 }
-_SHORT = {**_NAMES, "raw": "raw"}
+_SHORT = {**SHORT_NAMES, "raw": "raw"}
 
 
 def draw_chart(results: BenchResults, path: Path) -> None:
@@ -59,7 +67,8 @@ def draw_chart(results: BenchResults, path: Path) -> None:
     plt.close(figure)
 
 
-def _label_bars(ax: Any, bars: Any, fmt: str, size: int = 9) -> None:
+def label_bars(ax: Any, bars: Any, fmt: str, size: int = 9) -> None:
+    """Writes each bar's height above it."""
     for bar in bars:
         height = bar.get_height()
         if height > 0:
@@ -81,19 +90,19 @@ def _throughput(ax: Any, results: BenchResults) -> None:
         return
     rates = [results.median_rate(v) or 0.0 for v in variants]
     bars = ax.bar(
-        [_NAMES.get(v, v) for v in variants], rates, color=[_COLORS.get(v) for v in variants]
+        [SHORT_NAMES.get(v, v) for v in variants], rates, color=[COLORS.get(v) for v in variants]
     )
     for index, variant in enumerate(variants):
         each = [r.msgs_per_s for r in results.ok_runs(variant)]
         # Beside the bar's centre, so the rounds never hide the median's label.
         ax.scatter([index + 0.3] * len(each), each, color="black", s=14, zorder=3)
-    _label_bars(ax, bars, "{:,.0f}")
-    _plain_log(ax)
+    label_bars(ax, bars, "{:,.0f}")
+    plain_log_axis(ax)
     ax.set_ylabel("messages/s, median (log scale; dots = each round)")
     n = results.throughput[0].messages
     summary = results.summary()
     ratios = [
-        f"stream/{_NAMES[o]} {summary[f'stream_over_{o}']:.2f}x"
+        f"stream/{SHORT_NAMES[o]} {summary[f'stream_over_{o}']:.2f}x"
         for o in ("raw", "faststream")
         if summary.get(f"stream_over_{o}") is not None
     ]
@@ -108,10 +117,10 @@ def _cpu(ax: Any, results: BenchResults) -> None:
         _empty(ax, "CPU per message: not measured")
         return
     bars = ax.bar(
-        [_NAMES.get(v, v) for v in variants], cpu, color=[_COLORS.get(v) for v in variants]
+        [SHORT_NAMES.get(v, v) for v in variants], cpu, color=[COLORS.get(v) for v in variants]
     )
-    _label_bars(ax, bars, "{:,.1f}")
-    _plain_log(ax)
+    label_bars(ax, bars, "{:,.1f}")
+    plain_log_axis(ax)
     ax.set_ylabel("CPU µs per message, median (log scale)")
     ax.set_title("CPU per message (user + system, service process)\nless sensitive to a busy "
                  "machine than msg/s", fontsize=11)  # fmt: skip
@@ -125,14 +134,14 @@ def _cost(ax: Any, results: BenchResults) -> None:
     summary = results.summary()
     rss = [summary["peak_rss_mb"].get(v) or 0.0 for v in variants]
     bars = ax.bar(
-        [_NAMES.get(v, v) for v in variants], rss, color=[_COLORS.get(v) for v in variants]
+        [SHORT_NAMES.get(v, v) for v in variants], rss, color=[COLORS.get(v) for v in variants]
     )
     for bar, variant in zip(bars, variants, strict=True):
         startup = summary["startup_seconds"].get(variant)
         text = f"{bar.get_height():.0f} MB" + (f"\nstart {startup:.2f} s" if startup else "")
         ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
                     va="bottom", fontsize=9, xytext=(0, 2), textcoords="offset points")  # fmt: skip
-    _plain(ax)
+    plain_axis(ax)
     ax.margins(y=0.25)
     ax.set_ylabel("peak RSS, MB")
     ax.set_title("Cost: peak RSS and spawn-to-started", fontsize=11)
@@ -145,15 +154,15 @@ def _latency(ax: Any, results: BenchResults) -> None:
         return
     xs = range(len(runs))
     width = 0.38
-    colors = [_COLORS.get(r.variant) for r in runs]
+    colors = [COLORS.get(r.variant) for r in runs]
     p50 = ax.bar([x - width / 2 for x in xs], [r.p50_ms or 0.0 for r in runs], width,
                  color=colors, alpha=0.5)  # fmt: skip
     p99 = ax.bar([x + width / 2 for x in xs], [r.p99_ms or 0.0 for r in runs], width,
                  color=colors)  # fmt: skip
-    _label_bars(ax, p50, "{:,.1f}", size=8)
-    _label_bars(ax, p99, "{:,.1f}", size=8)
+    label_bars(ax, p50, "{:,.1f}", size=8)
+    label_bars(ax, p99, "{:,.1f}", size=8)
     ax.set_xticks(list(xs), [f"{_SHORT.get(r.variant, r.variant)}\n{r.rate:,}/s" for r in runs])
-    _plain_log(ax)
+    plain_log_axis(ax)
     ax.set_ylabel("ms, send to output read (log scale)")
     ax.legend(
         handles=[Patch(color="#a0aec0", label="p50"), Patch(color="#2d3748", label="p99")],
@@ -177,11 +186,11 @@ def _payloads(ax: Any, results: BenchResults) -> None:
             for size in sizes
         ]  # fmt: skip
         xs = [i + (index - (len(variants) - 1) / 2) * width for i in range(len(sizes))]
-        bars = ax.bar(xs, rates, width, label=_NAMES.get(variant, variant),
-                      color=_COLORS.get(variant))  # fmt: skip
-        _label_bars(ax, bars, "{:,.0f}")
+        bars = ax.bar(xs, rates, width, label=SHORT_NAMES.get(variant, variant),
+                      color=COLORS.get(variant))  # fmt: skip
+        label_bars(ax, bars, "{:,.0f}")
     ax.set_xticks(range(len(sizes)), [f"{s:,} B" for s in sizes])
-    _plain(ax)
+    plain_axis(ax)
     ax.set_ylabel("messages/s")
     ax.legend(fontsize=9)
     ax.set_title("Throughput by payload size", fontsize=11)
@@ -198,9 +207,9 @@ def _workers(ax: Any, results: BenchResults) -> None:
         median(r.msgs_per_s for r in runs if r.workers == w and r.error is None) or 0
         for w in counts
     ]
-    bars = ax.bar([f"--workers {w}" for w in counts], rates, color=_COLORS["stream"])
-    _label_bars(ax, bars, "{:,.0f}")
-    _plain(ax)
+    bars = ax.bar([f"--workers {w}" for w in counts], rates, color=COLORS["stream"])
+    label_bars(ax, bars, "{:,.0f}")
+    plain_axis(ax)
     ax.set_ylabel("messages/s")
     ax.set_title(
         f"stream run --workers, {runs[0].messages:,} msgs, 4 partitions\n"
@@ -209,7 +218,7 @@ def _workers(ax: Any, results: BenchResults) -> None:
     )
 
 
-def _plain_log(ax: Any) -> None:
+def plain_log_axis(ax: Any) -> None:
     """A log axis labelled 1, 10, 100... rather than 10⁰, 10¹, 10²."""
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
@@ -219,7 +228,8 @@ def _plain_log(ax: Any) -> None:
     ax.set_ylim(low, high * 3)
 
 
-def _plain(ax: Any) -> None:
+def plain_axis(ax: Any) -> None:
+    """A linear axis labelled 1,000 rather than 1e3, with room above the bars."""
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.margins(y=0.12)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench.launch import EXTRA_VARIANTS, VARIANTS
+from bench.launch import EXTRA_VARIANTS, MODE_VARIANTS, VARIANTS
 
 __all__ = ("BenchConfig",)
 
@@ -19,6 +19,11 @@ class BenchConfig:
         messages: N, the throughput job's message count.
         rounds: Throughput rounds; each round runs every variant once, in turn.
         variants: The throughput variants, in the order each round runs them.
+        rtts_ms: The network round trips, in ms; throughput and latency run once at each
+            (scale, profile and the in-memory chain at the first only).
+        cut_seconds: A throughput run stops this long after its first record; the rate
+            so far is its figure. Bounds the variants that await each send (FastStream at
+            2 ms takes minutes for 100,000) or each message's I/O.
         latency_variants: The variants measured at a fixed rate.
         latency_rates: Messages per second of the latency runs, one series per rate.
         latency_seconds: How long the measured part of a latency run sends.
@@ -37,14 +42,16 @@ class BenchConfig:
     quick: bool = False
     messages: int = 100_000
     rounds: int = 3
-    variants: tuple[str, ...] = (*VARIANTS, *EXTRA_VARIANTS)
+    variants: tuple[str, ...] = (*VARIANTS, *EXTRA_VARIANTS, *MODE_VARIANTS)
+    rtts_ms: tuple[float, ...] = (0.0, 2.0)
+    cut_seconds: float = 10.0
     latency_variants: tuple[str, ...] = VARIANTS
     # 1,000/s is the rate the targets name; 100/s shows the latency floor when idle.
     latency_rates: tuple[int, ...] = (1_000, 100)
-    latency_seconds: float = 20.0
-    latency_rounds: int = 3
-    scale_messages: int = 50_000
-    scale_rounds: int = 2
+    latency_seconds: float = 8.0
+    latency_rounds: int = 2
+    scale_messages: int = 30_000
+    scale_rounds: int = 1
     payload_sizes: tuple[int, ...] = (100, 1_000, 10_000)
     payload_variants: tuple[str, ...] = ("stream", "raw")
     workers: tuple[int, ...] = (1, 2)
@@ -55,14 +62,15 @@ class BenchConfig:
 
     @classmethod
     def for_mode(cls, *, quick: bool) -> BenchConfig:
-        """The full run, or the quick one (under a minute once the broker is up)."""
+        """The full run (~25 min on 2 shared cores), or the quick one (a few minutes)."""
         if not quick:
             return cls()
         return cls(
             quick=True,
             messages=2_000,
             rounds=1,
-            variants=VARIANTS,
+            variants=(*VARIANTS, *MODE_VARIANTS),
+            rtts_ms=(0.0,),
             latency_variants=("stream", "faststream"),
             latency_rates=(200,),
             latency_seconds=3.0,

@@ -37,6 +37,7 @@ class LatencyRun:
         received: Their outputs read back.
         p50_ms, p99_ms, max_ms: Send-to-read latency of those outputs.
         startup_seconds: Spawn to the variant's start line.
+        rtt_ms: The round trip between the clients and the broker.
     """
 
     variant: str
@@ -51,6 +52,7 @@ class LatencyRun:
     startup_seconds: float | None
     error: str | None = None
     round: int = 0
+    rtt_ms: float = 0.0
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -13,6 +13,7 @@ from bench.proc import python_module
 
 __all__ = (
     "EXTRA_VARIANTS",
+    "MODE_VARIANTS",
     "TRACING_VARIANTS",
     "VARIANTS",
     "Command",
@@ -26,6 +27,10 @@ VARIANTS = ("stream", "faststream", "raw")
 # does, to show what the framework costs on top of aiokafka's cheapest path; and stream with
 # stream.prometheus's Metrics and `--http` on, to show what operating it costs.
 EXTRA_VARIANTS = ("raw_batch", "stream_metrics")
+# Issue 13's targets: the stream job at concurrency 1 and 8, with the CPU-bound handler
+# ("stream" itself is concurrency 1) and with one that awaits 1 ms of I/O; and under
+# exactly-once, against "stream" (at-least-once). See variants/stream_modes.py.
+MODE_VARIANTS = ("stream_c8", "stream_io_c1", "stream_io_c8", "stream_eos")
 # Asked for by name only (--variants): stream with stream.opentelemetry's Tracing, into an
 # SDK provider (every trace, or 1% of them) and with none configured: what tracing costs;
 # and stream_observed, 1% of the traces with Metrics and `--http`: what production runs.
@@ -42,6 +47,10 @@ _STREAM_SERVICES = {
     "stream_traced": "bench.variants.stream_traced:SdkTraced",
     "stream_traced_sampled": "bench.variants.stream_traced:SampledTraced",
     "stream_traced_api": "bench.variants.stream_traced:ApiTraced",
+    "stream_c8": "bench.variants.stream_modes:Concurrent8",
+    "stream_io_c1": "bench.variants.stream_modes:Io1",
+    "stream_io_c8": "bench.variants.stream_modes:Io8",
+    "stream_eos": "bench.variants.stream_modes:ExactlyOnce",
 }
 # Run with `--http`, as an operator runs a service whose metrics are scraped.
 _HTTP_SERVICES = {
@@ -60,6 +69,10 @@ _READY = {
     "stream_traced_sampled": re.compile(r"SampledTraced started"),
     "stream_traced_api": re.compile(r"ApiTraced started"),
     "stream_observed": re.compile(r"ObservedService started"),
+    "stream_c8": re.compile(r"Concurrent8 started"),
+    "stream_io_c1": re.compile(r"Io1 started"),
+    "stream_io_c8": re.compile(r"Io8 started"),
+    "stream_eos": re.compile(r"ExactlyOnce started"),
 }
 
 
@@ -121,5 +134,5 @@ def command_for(variant: str, bootstrap: str, *, workers: int = 1) -> Command:
         argv = [str(script), "run", _HTTP_SERVICES[variant]]
         argv += ["--bootstrap-servers", bootstrap, "--http", "127.0.0.1:0"]
         return Command(variant, tuple(argv), _READY[variant], via_cli=True)
-    known = ", ".join((*VARIANTS, *EXTRA_VARIANTS, *TRACING_VARIANTS))
+    known = ", ".join((*VARIANTS, *EXTRA_VARIANTS, *MODE_VARIANTS, *TRACING_VARIANTS))
     raise ValueError(f"unknown variant {variant!r}; pick one of {known}")

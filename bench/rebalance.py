@@ -101,7 +101,8 @@ def main() -> None:
     parser.add_argument("--bootstrap-servers")
     parser.add_argument("--rate", type=float, default=2000.0)
     args = parser.parse_args()
-    with local_broker(args.bootstrap_servers) as bootstrap:
+    with local_broker(args.bootstrap_servers) as network:
+        bootstrap = network.bootstrap_at(0)
         asyncio.run(measure(bootstrap, args.rate))
 
 

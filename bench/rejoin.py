@@ -189,7 +189,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         _child(args.child)
         return
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    with local_broker(args.bootstrap_servers) as bootstrap:
+    with local_broker(args.bootstrap_servers) as network:
+        bootstrap = network.bootstrap_at(0)
         results: dict[bool, list[tuple[float, float, bool]]] = {False: [], True: []}
         for round_no in range(args.rounds):
             for static in (False, True):

@@ -13,7 +13,15 @@ from bench.profile import ProfileSummary
 from bench.scale import ScaleResults
 from bench.throughput import ThroughputRun
 
-__all__ = ("BenchResults", "LatencySummary", "from_json", "median", "ratio")
+__all__ = ("MODE_RATIOS", "BenchResults", "LatencySummary", "from_json", "median", "ratio")
+
+
+# Ratio name -> (variant over, variant under): the modes issue 13 sets targets for.
+MODE_RATIOS = {
+    "cpu_c8_over_c1": ("stream_c8", "stream"),
+    "io_c8_over_c1": ("stream_io_c8", "stream_io_c1"),
+    "eos_over_alo": ("stream_eos", "stream"),
+}
 
 
 def median(values: Iterable[float | None]) -> float | None:
@@ -52,6 +60,24 @@ class BenchResults:
     scale: ScaleResults | None = None
     profile: ProfileSummary | None = None
     memchain: list[MemChainRun] = field(default_factory=list)
+
+    def rtts(self) -> list[float]:
+        """The round trips measured, in the order they ran."""
+        found = [r.rtt_ms for r in self.throughput] + [r.rtt_ms for r in self.latency]
+        return list(dict.fromkeys(found)) or [0.0]
+
+    def at_rtt(self, rtt_ms: float) -> BenchResults:
+        """The throughput and latency runs at one round trip; the sections run once (scale,
+        profile, the in-memory chain) only in the view of the first."""
+        first = rtt_ms == self.rtts()[0]
+        return BenchResults(
+            meta=self.meta,
+            throughput=[r for r in self.throughput if r.rtt_ms == rtt_ms],
+            latency=[r for r in self.latency if r.rtt_ms == rtt_ms],
+            scale=self.scale if first else None,
+            profile=self.profile if first else None,
+            memchain=self.memchain if first else [],
+        )
 
     def ok_runs(self, variant: str) -> list[ThroughputRun]:
         """The successful throughput runs of ``variant``."""
@@ -128,6 +154,15 @@ class BenchResults:
             "stream_over_raw_per_round": self.round_ratios("stream", "raw"),
             "stream_over_raw_batch_per_round": self.round_ratios("stream", "raw_batch"),
             "stream_over_faststream_per_round": self.round_ratios("stream", "faststream"),
+            # Issue 13's targets: concurrency 8 / 1 (CPU-bound and 1 ms of I/O), EOS / ALO.
+            **{
+                f"{name}": ratio(rates.get(top), rates.get(bottom))
+                for name, (top, bottom) in MODE_RATIOS.items()
+            },
+            **{
+                f"{name}_per_round": self.round_ratios(top, bottom)
+                for name, (top, bottom) in MODE_RATIOS.items()
+            },
             "peak_rss_mb": {
                 v: _mb(median(r.peak_rss_bytes for r in self.ok_runs(v))) for v in variants
             },
@@ -147,7 +182,9 @@ class BenchResults:
         """Everything, as plain data."""
         return {
             "meta": self.meta,
-            "summary": self.summary(),
+            # Medians never mix round trips: the headline is the first one's.
+            "summary": self.at_rtt(self.rtts()[0]).summary(),
+            "summary_by_rtt_ms": {str(rtt): self.at_rtt(rtt).summary() for rtt in self.rtts()},
             "throughput": [asdict(r) for r in self.throughput],
             "latency": [asdict(r) for r in self.latency],
             "scale": asdict(self.scale) if self.scale is not None else None,

@@ -8,12 +8,13 @@ import os
 import platform
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.broker import BenchKafka
+from bench.broker import BenchKafka, BenchNetwork
 from bench.config import BenchConfig
 from bench.latency import run_latency
 from bench.memchain import run_memchain
@@ -88,58 +89,68 @@ def _code() -> dict[str, Any]:
 
 async def run_all(
     config: BenchConfig,
-    bootstrap: str,
+    network: BenchNetwork,
     workdir: Path,
     sections: tuple[str, ...],
     meta: dict[str, Any],
 ) -> BenchResults:
-    """Runs the chosen sections in order and gathers their results."""
+    """Runs the chosen sections in order, throughput and latency once per round trip, and
+    gathers their results."""
     results = BenchResults(meta=meta)
-    async with BenchKafka(bootstrap) as kafka:
-        if "throughput" in sections:
-            await _throughput(kafka, config, workdir, results)
-        if "latency" in sections:
-            await _latency(kafka, config, workdir, results)
-        if "scale" in sections:
-            results.scale = await run_scale(kafka, config, workdir)
-        if "profile" in sections and config.profile:
-            _say("profile: stream under pyinstrument")
-            results.profile = await run_profile(kafka, config.messages, workdir)
-        if "memchain" in sections:
-            _say("memchain: stream TestBroker vs FastStream TestKafkaBroker")
-            results.memchain = await asyncio.to_thread(
-                run_memchain, config.memchain_messages, config.memchain_rounds
-            )
+    for index, rtt in enumerate(config.rtts_ms):
+        async with BenchKafka(network.bootstrap_at(rtt)) as kafka:
+            if "throughput" in sections:
+                await _throughput(kafka, config, workdir, results, rtt)
+            if "latency" in sections:
+                await _latency(kafka, config, workdir, results, rtt)
+            if index > 0:
+                continue  # what follows does not depend on the network, or is stream alone
+            if "scale" in sections:
+                results.scale = await run_scale(kafka, config, workdir)
+            if "profile" in sections and config.profile:
+                _say("profile: stream under pyinstrument")
+                results.profile = await run_profile(kafka, config.messages, workdir)
+    if "memchain" in sections:
+        _say("memchain: stream TestBroker vs FastStream TestKafkaBroker")
+        results.memchain = await asyncio.to_thread(
+            run_memchain, config.memchain_messages, config.memchain_rounds
+        )
     meta["load_after"] = _load()
     return results
 
 
 async def _throughput(
-    kafka: BenchKafka, config: BenchConfig, workdir: Path, results: BenchResults
+    kafka: BenchKafka, config: BenchConfig, workdir: Path, results: BenchResults, rtt: float
 ) -> None:
     source = await preload(kafka, config.messages)
     for round_no in range(config.rounds):
         for variant in config.variants:
-            _say(f"throughput: {variant}, round {round_no + 1} of {config.rounds}")
-            run = await run_throughput(kafka, source, variant, round_no=round_no, workdir=workdir)
-            _say(f"  FAILED: {run.error}" if run.error else f"  {run.msgs_per_s:,.0f} msg/s")
+            _say(
+                f"throughput at RTT {rtt:g} ms: {variant}, round {round_no + 1} of {config.rounds}"
+            )
+            run = await run_throughput(
+                kafka, source, variant, round_no=round_no, workdir=workdir,
+                cut_after=config.cut_seconds, rtt_ms=rtt,
+            )  # fmt: skip
+            cut = f" (cut at {run.messages:,} of {source.messages:,})" if run.cut else ""
+            _say(f"  FAILED: {run.error}" if run.error else f"  {run.msgs_per_s:,.0f} msg/s{cut}")
             results.throughput.append(run)
 
 
 async def _latency(
-    kafka: BenchKafka, config: BenchConfig, workdir: Path, results: BenchResults
+    kafka: BenchKafka, config: BenchConfig, workdir: Path, results: BenchResults, rtt: float
 ) -> None:
     for round_no in range(config.latency_rounds):
         for rate in config.latency_rates:
             for variant in config.latency_variants:
-                _say(f"latency: {variant} at {rate} msg/s, round {round_no + 1}")
+                _say(f"latency at RTT {rtt:g} ms: {variant} at {rate} msg/s, round {round_no + 1}")
                 run = await run_latency(
                     kafka, variant, rate=rate, seconds=config.latency_seconds, workdir=workdir,
                     round_no=round_no,
                 )  # fmt: skip
                 _say(f"  p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms, "
                      f"{run.received}/{run.sent}")  # fmt: skip
-                results.latency.append(run)
+                results.latency.append(replace(run, rtt_ms=rtt))
 
 
 def _say(text: str) -> None:

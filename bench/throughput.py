@@ -72,6 +72,10 @@ class ThroughputRun:
         startup_seconds: Spawn to the variant's start line.
         stop_seconds: SIGTERM to exit (a graceful stop: drain, commit, leave the group).
         error: Why the run failed, or ``None``.
+        rtt_ms: The round trip between the clients and the broker.
+        cut: The run was stopped at its time bound; ``messages`` is the outputs written by
+            then (of the topic's ``offered``), and the rate is the rate so far.
+        offered: The messages on the input topic (``messages`` unless ``cut``).
     """
 
     variant: str
@@ -89,6 +93,9 @@ class ThroughputRun:
     stop_seconds: float | None
     via_cli: bool
     error: str | None = None
+    rtt_ms: float = 0.0
+    cut: bool = False
+    offered: int | None = None
 
 
 async def preload(kafka: BenchKafka, count: int, payload_bytes: int = 0) -> Preloaded:
@@ -116,8 +123,15 @@ async def run_throughput(
     workdir: Path,
     workers: int = 1,
     profile: Path | None = None,
+    cut_after: float | None = None,
+    rtt_ms: float = 0.0,
 ) -> ThroughputRun:
-    """Runs ``variant`` over ``source`` once and times it."""
+    """Runs ``variant`` over ``source`` once and times it.
+
+    ``cut_after`` stops the run that many seconds after its first record, with the rate so
+    far as its figure (see :func:`~bench.watch.watch`); ``rtt_ms`` is the network's round
+    trip, which also stretches the time allowed.
+    """
     out_topic = fresh_name(f"bench-out-{variant}")
     group = fresh_name(f"bench-{variant}")
     await kafka.create_topics(out_topic)
@@ -143,10 +157,15 @@ async def run_throughput(
         try:
             if isinstance(source, Burst):
                 source = await _burst_when_joined(kafka, source, settings, child, workers)
-            timeout = _STARTUP_ALLOWANCE + source.messages / 200
+            # 200 msg/s is far below any variant on a direct link; each ms of round trip
+            # slows a variant that awaits every send (FastStream) by about that much again.
+            timeout = _STARTUP_ALLOWANCE + source.messages / 200 * (1 + rtt_ms)
+            if cut_after is not None:
+                timeout = min(timeout, _STARTUP_ALLOWANCE + cut_after)
             watched = await watch(
-                kafka, source.ends, settings, child, mark_dir=mark_dir, timeout=timeout
-            )
+                kafka, source.ends, settings, child, mark_dir=mark_dir, timeout=timeout,
+                cut_after=cut_after,
+            )  # fmt: skip
             first = min(mark.at for mark in watched.marks.values())
         except RuntimeError as failure:
             watched, first, error = Watched(0.0, None, 0, {}, {}), 0.0, str(failure)
@@ -154,24 +173,29 @@ async def run_throughput(
         await child.stop()
     seconds = watched.committed_at - first if error is None else 0.0
     cpu_used = sum(cpu - watched.marks[pid].cpu for pid, cpu in watched.cpu_at_commit.items())
+    cut = watched.outputs_at_cut is not None
+    handled = source.messages if not cut else min(watched.outputs_at_cut or 0, source.messages)
     return ThroughputRun(
         variant=variant,
         round=round_no,
-        messages=source.messages,
+        messages=handled,
         payload_bytes=source.payload_bytes,
         workers=workers,
         seconds=seconds,
-        msgs_per_s=source.messages / seconds if seconds > 0 else 0.0,
+        msgs_per_s=handled / seconds if seconds > 0 else 0.0,
         seconds_to_outputs=(
             watched.outputs_at - first if watched.outputs_at is not None and error is None else None
         ),
         outputs_at_commit=watched.outputs_at_commit,
-        cpu_us_per_msg=cpu_used / source.messages * 1e6 if error is None else None,
+        cpu_us_per_msg=cpu_used / handled * 1e6 if error is None and handled else None,
         peak_rss_bytes=peak_rss,
         startup_seconds=child.startup_seconds,
         stop_seconds=child.stop_seconds,
         via_cli=command.via_cli,
         error=error,
+        rtt_ms=rtt_ms,
+        cut=cut,
+        offered=source.messages,
     )
 
 

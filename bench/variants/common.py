@@ -103,7 +103,11 @@ class FirstRecord:
         now, cpu = time.monotonic(), time.process_time()
         if self._mark_dir is not None:
             # One file per process: with --workers 2 the earliest worker starts the clock.
+            # Written aside and renamed: the harness polls the folder and must never
+            # read a half-written mark.
             path = self._mark_dir / f"first-{os.getpid()}"
-            path.write_text(f"{now!r} {cpu!r}", encoding="ascii")
+            aside = self._mark_dir / f".writing-{os.getpid()}"
+            aside.write_text(f"{now!r} {cpu!r}", encoding="ascii")
+            aside.replace(path)
         if self._on_first is not None:
             self._on_first()
