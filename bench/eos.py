@@ -157,7 +157,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         _serve(guarantee, bootstrap, (topics[0], topics[1], topics[2]), args.interval_ms)
         return
     with local_broker(args.bootstrap) as network:
-        runs = asyncio.run(_rounds(network.bootstrap_at(0), args.messages, args.rounds, args.interval_ms))
+        runs = asyncio.run(
+            _rounds(network.bootstrap_at(0), args.messages, args.rounds, args.interval_ms)
+        )
     alo = _median(runs, "at_least_once", "msgs_per_s")
     eos = _median(runs, "exactly_once", "msgs_per_s")
     print(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import anyio
+import anyio.lowlevel
 import pytest
 from pydantic import BaseModel
 
@@ -102,3 +104,28 @@ async def test_a_topic_created_after_start_reaches_a_pattern_subscription() -> N
         await service.publish(Reading(data=1), "other")
         await service.publish(Reading(data=1), "events.b")
     assert seen == ["events.a", "events.b"]
+
+
+async def test_a_short_chain_yields_to_the_event_loop_once_per_publish_not_per_hop() -> None:
+    # Each yield is a turn of the event loop (a select call and the scheduling around it):
+    # yielding after every chunk delivered cost a third of a two-hop chain's time. The
+    # publish yields once (taking the broker's lock); a long chain still yields every few
+    # hundred messages (tests/core/test_hostile_input.py's runaway chain is interrupted).
+    turns = 0
+    running = True
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while running:
+            turns += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with TestBroker(Chain()) as service, anyio.create_task_group() as group:
+        group.start_soon(count_turns)
+        await anyio.lowlevel.checkpoint()
+        before = turns
+        for value in range(100):
+            await service.publish(Reading(data=value), "in")
+        publishes_turns = turns - before
+        running = False
+    assert publishes_turns <= 110, publishes_turns
