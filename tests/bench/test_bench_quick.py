@@ -100,6 +100,9 @@ def test_the_traced_variants_run_the_whole_job(kafka_bootstrap: str, tmp_path: P
     assert "stream + Tracing (SDK) / stream" in (tmp_path / "results.md").read_text()
 
 
+# Extended: it starts a broker of its own behind the proxy (about a minute of CI's time);
+# `-m kafka`, `-m extended` or `uv run pytest tests/bench -m kafka` run it.
+@pytest.mark.extended
 def test_each_round_trip_measures_every_variant_and_a_slow_one_is_cut(tmp_path: Path) -> None:
     # --rtt-ms above 0 needs the harness's own broker (it advertises the delaying proxy),
     # so this run starts one. FastStream commits every 5 s: a 3 s bound always cuts it.
