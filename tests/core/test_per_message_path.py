@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, TypeAdapter
+from tests.fakes import CapturingTransport
 
 from stream.core import (
     CallNext,
@@ -24,12 +24,6 @@ from stream.core import (
     produce,
 )
 from stream.core._finite import non_finite_finder
-from stream.core.transport import (
-    RecordHandler,
-    Subscription,
-    Transport,
-    TransportDescription,
-)
 
 pytestmark = pytest.mark.anyio
 
@@ -57,36 +51,8 @@ def record(offset: int = 0, value: bytes = b'{"data": 1.0}') -> ClientRecord:
     return ClientRecord("in", 0, offset, b"k", value, (("trace", b"t"),), 0)
 
 
-class Capture(Transport):
-    """Keeps the record handlers it is given, so a test calls them with its own records."""
-
-    def __init__(self) -> None:
-        self.handlers: list[RecordHandler] = []
-
-    def subscribe(self, subscription: Subscription, handler: RecordHandler) -> None:
-        self.handlers.append(handler)
-
-    async def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        pass
-
-    async def publish(self, message: OutgoingMessage) -> None:
-        pass
-
-    async def publish_many(self, messages: Sequence[OutgoingMessage]) -> None:
-        pass
-
-    async def ping(self, timeout: float) -> bool:
-        return True
-
-    def describe(self) -> TransportDescription:
-        return TransportDescription(protocol="capture")
-
-
 async def handled(service: Service, *records: ClientRecord) -> list[OutgoingMessage]:
-    transport = Capture()
+    transport = CapturingTransport()
     await service.start(transport)
     try:
         [handler] = transport.handlers

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 import pytest
+from tests.fakes import CapturingTransport
 
 from stream.core import BindError, Service, Topic, consume
-from stream.core.transport import (
-    OutgoingMessage,
-    RecordHandler,
-    Subscription,
-    Transport,
-    TransportDescription,
-)
 from stream.testing import MemoryBroker
 
 pytestmark = pytest.mark.anyio
@@ -58,36 +51,13 @@ async def test_a_mistaken_declaration_is_a_bind_error(
         await service_declaring(*declared).start(MemoryBroker())
 
 
-class NoTopics(Transport):
-    """A transport that cannot create topics: it keeps the default ``declare_topics``."""
-
-    def subscribe(self, subscription: Subscription, handler: RecordHandler) -> None:
-        pass
-
-    async def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        pass
-
-    async def publish(self, message: OutgoingMessage) -> None:
-        pass
-
-    async def publish_many(self, messages: Sequence[OutgoingMessage]) -> None:
-        pass
-
-    async def ping(self, timeout: float) -> bool:
-        return True
-
-    def describe(self) -> TransportDescription:
-        return TransportDescription(protocol="none")
-
-
 async def test_a_transport_that_cannot_create_topics_refuses_a_declaration() -> None:
-    with pytest.raises(NotImplementedError, match="NoTopics cannot create the declared topics 'a'"):
-        await service_declaring(Topic("a")).start(NoTopics())
+    with pytest.raises(
+        NotImplementedError, match="CapturingTransport cannot create the declared topics 'a'"
+    ):
+        await service_declaring(Topic("a")).start(CapturingTransport())
     undeclared = service_declaring()
-    await undeclared.start(NoTopics())  # nothing declared, nothing refused
+    await undeclared.start(CapturingTransport())  # nothing declared, nothing refused
     await undeclared.stop()
 
 
