@@ -159,18 +159,12 @@ class Sender:
             if message.topic != topic:
                 topic = message.topic
                 batches = await self._batches_of(producer, topic)
-            key = message.key
-            partition = message.partition
-            if partition is None:
-                count = len(batches)
-                partition = self._turn % count if key is None else self._hash(key) % count
-            elif not 0 <= partition < len(batches):
-                raise ValueError(
-                    f"partition {partition} does not exist; {topic!r} has {len(batches)}"
-                )
             headers = message.headers
-            delivery = batches[partition].append(
-                message.timestamp, key, message.value, list(headers) if headers else _NO_HEADERS
+            delivery = batches[self._partition_of(message, len(batches))].append(
+                message.timestamp,
+                message.key,
+                message.value,
+                list(headers) if headers else _NO_HEADERS,
             )
             if delivery is not last:
                 deliveries[delivery] = None
@@ -199,11 +193,7 @@ class Sender:
             count = partitions.get(topic)
             if count is None:
                 count = partitions[topic] = len(await producer.partitions_for(topic))
-            partition = message.partition
-            if partition is None:
-                partition = self._turn % count if key is None else self._hash(key) % count
-            elif not 0 <= partition < count:
-                raise ValueError(f"partition {partition} does not exist; {topic!r} has {count}")
+            partition = self._partition_of(message, count)
             headers = list(message.headers) if message.headers else _NO_HEADERS
             batch = batches.get((topic, partition))
             if batch is None:
@@ -254,6 +244,18 @@ class Sender:
         while len(batches) < count:
             batches.append(PartitionBatches(producer, topic, len(batches), self._turn_timeout))
         return batches
+
+    def _partition_of(self, message: OutgoingMessage, count: int) -> int:
+        """The partition ``message`` goes to, of its topic's ``count``: the one it names,
+        else its key's (murmur2, as Kafka's default partitioner), else this call's turn
+        (keyless messages of one call stick to one partition, as KIP-480)."""
+        partition = message.partition
+        if partition is None:
+            key = message.key
+            return self._turn % count if key is None else self._hash(key) % count
+        if not 0 <= partition < count:
+            raise ValueError(f"partition {partition} does not exist; {message.topic!r} has {count}")
+        return partition
 
     def _hash(self, key: bytes) -> int:
         hashes = self._hashes
