@@ -96,6 +96,33 @@ async def test_a_bare_handler_is_awaited_straight_from_the_dispatchers_loop() ->
     assert callers == ["Dispatcher.__call__"]  # no coroutine of ours per message between
 
 
+async def test_middlewares_around_a_plain_handler_are_called_straight_from_the_loop() -> None:
+    # With middlewares, as without: no coroutine of ours per message before the chain, and
+    # a one-target output goes through the publishing chain without a list of outputs.
+    callers: list[tuple[str, str]] = []
+
+    class Watch(Middleware):
+        async def handle(self, message: Message, body: Any, call_next: CallNext) -> Any:
+            callers.append(("handle", sys._getframe(1).f_code.co_qualname))
+            return await call_next()
+
+        def publish(self, record: OutgoingMessage, source: Message | None) -> OutgoingMessage:
+            callers.append(("publish", sys._getframe(1).f_code.co_qualname))
+            return record
+
+    class Watched(Service):
+        middlewares = (Watch(),)
+
+        @produce("out")
+        @consume("in")
+        async def on_in(self, msg: Reading) -> Reading:
+            return Reading(data=msg.data + 1)
+
+    [output] = await handled(Watched(), record())
+    assert output.value == b'{"data":2.0}'
+    assert callers == [("handle", "Dispatcher.__call__"), ("publish", "Dispatcher._produce")]
+
+
 async def test_a_transports_own_records_are_handled_as_they_are() -> None:
     class Bare(Service):
         @produce("out")

@@ -4,6 +4,7 @@ the SDK's span with the same decision, and the sampler is asked once per span.""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from opentelemetry import trace
@@ -17,6 +18,7 @@ from opentelemetry.sdk.trace.sampling import (
     ParentBased,
     Sampler,
     SamplingResult,
+    TraceIdRatioBased,
 )
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import Attributes
@@ -161,3 +163,72 @@ async def test_a_recorded_attempts_output_is_its_child_in_its_trace() -> None:
         created.context.span_id,
         "03",
     )
+
+
+class CountedRatio(TraceIdRatioBased):
+    """The SDK's ratio sampler, counting how often it is asked."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__(rate)
+        self.asked = 0
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        self.asked += 1
+        return super().should_sample(*args, **kwargs)
+
+
+class ClaimsRatio(TraceIdRatioBased):
+    """Describes itself as a ratio of 0 (its parent's description) but keeps every span."""
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        return SamplingResult(Decision.RECORD_AND_SAMPLE)
+
+
+def _low_64(trace_id: str) -> int:
+    return int(trace_id, 16) & ((1 << 64) - 1)
+
+
+async def test_a_ratio_sampler_is_not_asked_about_the_roots_it_drops() -> None:
+    sampler = CountedRatio(0.0)
+    provider = TracerProvider(sampler=ParentBased(sampler))
+    async with TestBroker(traced(provider)()) as broker:
+        await broker.publish(Reading(data=0), "in")
+        asked_once_going = sampler.asked
+        for data in range(1, 21):
+            await broker.publish(Reading(data=data), "in")
+        outputs = records(broker, "out")
+    # 20 more publishes and 20 more attempts, each a root: none asked its dropped root's fate.
+    assert sampler.asked == asked_once_going
+    assert [traceparent(output)[3] for output in outputs] == ["02"] * 21
+    assert len({traceparent(output)[1] for output in outputs}) == 21
+
+
+async def test_roots_are_kept_exactly_as_the_ratio_sampler_keeps_them() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.5)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    async with TestBroker(traced(provider)()) as broker:
+        for data in range(64):
+            # Each input without trace headers: each attempt is a root of its own.
+            await broker.publish(Reading(data=data), "in")
+        outputs = records(broker, "out")
+    kept_traces = {span.context.trace_id for span in exporter.get_finished_spans()}
+    for output in outputs:
+        _version, trace_id, _span_id, flags = traceparent(output)
+        kept = _low_64(trace_id) < 1 << 63
+        assert flags == ("03" if kept else "02")
+        assert (int(trace_id, 16) in kept_traces) == kept
+    assert 0 < len(kept_traces) < 64
+
+
+async def test_a_sampler_that_only_describes_itself_as_a_ratio_is_asked() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(ClaimsRatio(0.0)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    async with TestBroker(traced(provider)()) as broker:
+        for data in range(3):
+            await broker.publish(Reading(data=data), "in")
+        outputs = records(broker, "out")
+    # Its probes kept what a ratio of 0 drops: it decides every root itself, as before.
+    assert [traceparent(output)[3] for output in outputs] == ["03"] * 3
+    assert len(exporter.get_finished_spans()) == 9

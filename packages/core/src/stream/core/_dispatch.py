@@ -66,6 +66,9 @@ Injector = Callable[[Message], Any]
 Refusal = Callable[[OutgoingMessage], str | None]
 """The transport's verdict on an output: why it could never be sent, or ``None``."""
 
+# The first try was left to _handle_one (a handler with injections or a timeout).
+_NOT_TRIED = object()
+
 _OWN_HEADERS = "stream."
 # Headers of ours that came with the input: kept, but where no tool takes them for ours.
 _FORWARDED = "forwarded."
@@ -271,10 +274,8 @@ class Dispatcher:
         self._needs_messages = bool(self._injectors) or any(
             chain is not None for chain in (self._around, self._on_publish)
         )
-        # The one target when no middleware sees outputs: a body goes there without a list.
-        self._one_target = (
-            self._targets[0] if len(self._targets) == 1 and self._on_publish is None else None
-        )
+        # The one target of most handlers: a body goes there without a list.
+        self._one_target = self._targets[0] if len(self._targets) == 1 else None
         self._refusal = refusal
         self._sleep: Sleep = anyio.sleep
         self._failure_log = FailureLog(logger, self._name)
@@ -297,7 +298,10 @@ class Dispatcher:
         decode = self._decode
         # A bare handler (nothing injected or around it, no timeout) is called right here
         # for its first try: no coroutine of ours between the loop and the user's method.
+        # Likewise a handler with middlewares around it and nothing else: the chain is
+        # called here, with the Message made above.
         bare_call = self._call if self._plain_call else None
+        around, call = self._around_plain, self._call
         for message in messages:
             try:
                 if message.headers and check_content_type is not None:
@@ -306,13 +310,18 @@ class Dispatcher:
             except Exception as error:
                 self._fail(message, self._decode_error(message, error), 1, outputs)
                 continue
-            if bare_call is None:
-                await self._handle_one(message, value, outputs)
-                continue
             try:
-                result = await bare_call(value)
+                if bare_call is not None:
+                    result = await bare_call(value)
+                elif around is not None:
+                    result = await around(message_of(message), value, partial(call, value))
+                else:
+                    result = _NOT_TRIED
             except Exception as error:
                 await self._handle_one(message, value, outputs, error)
+                continue
+            if result is _NOT_TRIED:
+                await self._handle_one(message, value, outputs)
                 continue
             self._produce(result, message, 1, outputs)
         if self._failure_log.pending:
@@ -363,8 +372,10 @@ class Dispatcher:
         try:
             if result is not None and self._targets:
                 if self._one_target is not None and type(result) is not Response:
-                    # The usual case (one target, no middleware): one output, no list.
+                    # The usual case (one target): one output, no list.
                     output = self._one_target.message(self._encode(result), result, message.key)
+                    if self._on_publish is not None:
+                        output = self._on_publish(output, message_of(message))
                     if self._refusal is not None:
                         self._check_sendable(output)
                 else:

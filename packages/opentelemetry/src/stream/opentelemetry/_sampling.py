@@ -7,7 +7,9 @@ same sampler is asked before, once per span, with the same trace id:
 - dropped: the span is the API's ``NonRecordingSpan`` with the context the SDK would give
   it (the trace id, a new span id, the sampler's trace state, unsampled flags);
 - kept: the SDK makes the span, handed the trace id and the decision already made, so the
-  sampler is not asked twice (a rate of 1% stays 1%, not 0.01%).
+  sampler is not asked twice (a rate of 1% stays 1%, not 0.01%);
+- a root that the SDK's ratio rule drops (``TraceIdRatioBased``, alone or as
+  ``ParentBased``'s root) is dropped without asking: see ``_root_ratio``.
 
 The SDK is reached through its tracer's public ``sampler`` and ``id_generator``
 attributes only (duck-typed: the package needs ``opentelemetry-api`` alone).
@@ -20,7 +22,9 @@ from typing import Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import SpanContext, SpanKind, TraceFlags, TraceState
+
+from stream.opentelemetry._root_ratio import LOW_64, root_bound
 
 __all__ = ("SampledTracer", "SpanStarter", "span_starter")
 
@@ -50,13 +54,14 @@ def span_starter(tracer: trace.Tracer) -> SpanStarter:
 class SampledTracer:
     """An SDK tracer whose sampler is asked before the SDK is: see the module's text."""
 
-    __slots__ = ("_handed", "_ids", "_random_ids", "_sampler", "_tracer")
+    __slots__ = ("_handed", "_ids", "_random_ids", "_root_bound", "_sampler", "_tracer")
 
     def __init__(self, tracer: Any) -> None:
         self._sampler = tracer.sampler
         self._ids = tracer.id_generator
         is_random = getattr(self._ids, "is_trace_id_random", None)
         self._random_ids = bool(is_random()) if is_random is not None else False
+        self._root_bound = root_bound(self._sampler)
         self._handed = _HandedDecision(self._sampler, self._ids)
         # A copy: the provider shares its tracer among everyone who asks for this scope;
         # only this one takes handed decisions.
@@ -76,6 +81,10 @@ class SampledTracer:
         else:
             trace_id = self._ids.generate_trace_id()
             random_id = self._random_ids
+            bound = self._root_bound
+            if bound is not None and trace_id & LOW_64 >= bound:
+                # Dropped by the ratio rule the sampler follows (see _root_ratio): not asked.
+                return self._dropped(trace_id, random_id, None)
         result = self._sampler.should_sample(context, trace_id, name, kind, None, ())
         if result.decision.is_recording():
             self._handed.decided = (trace_id, result)
@@ -83,12 +92,17 @@ class SampledTracer:
                 return self._tracer.start_span(name, context=context, kind=kind)
             finally:
                 self._handed.decided = None
+        return self._dropped(trace_id, random_id, result.trace_state)
+
+    def _dropped(
+        self, trace_id: int, random_id: bool, trace_state: TraceState | None
+    ) -> trace.Span:
         span_context = SpanContext(
             trace_id,
             self._ids.generate_span_id(),
             is_remote=False,
             trace_flags=_UNSAMPLED_RANDOM if random_id else _UNSAMPLED,
-            trace_state=result.trace_state,
+            trace_state=trace_state,
         )
         return trace.NonRecordingSpan(span_context)
 
