@@ -72,10 +72,13 @@ def _chunks(messages: int) -> list[list[Any]]:
     return [records[i : i + _CHUNK] for i in range(0, messages, _CHUNK)]
 
 
-async def per_message_us(messages: int, rounds: int) -> list[float]:
-    """CPU microseconds per message of each round of ``messages``."""
+async def per_message_us(
+    messages: int, rounds: int, job: type[core.Service] = BenchJob
+) -> list[float]:
+    """CPU microseconds per message of each round of ``messages``, through ``job`` (the
+    bench job's service, or a subclass of it with middlewares)."""
     transport = _Capture()
-    service = BenchJob()
+    service = job()
     await service.start(transport)
     try:
         handler = transport.handler

@@ -30,10 +30,10 @@ from bench.variants.stream_app import BenchService
 from stream.opentelemetry import Tracing
 from stream.prometheus import Metrics
 
-__all__ = ("ApiTraced", "ObservedService", "SampledTraced", "SdkTraced")
+__all__ = ("ApiTraced", "Dropping", "ObservedService", "SampledTraced", "SdkTraced")
 
 
-class _Dropping(SpanExporter):
+class Dropping(SpanExporter):
     """Takes every batch and keeps nothing: the export's cost is a collector's, not ours."""
 
     def __init__(self) -> None:
@@ -46,7 +46,7 @@ class _Dropping(SpanExporter):
 
 def _sdk_provider(sampler: Sampler | None = None) -> TracerProvider:
     provider = TracerProvider(sampler=sampler)
-    provider.add_span_processor(BatchSpanProcessor(_Dropping()))
+    provider.add_span_processor(BatchSpanProcessor(Dropping()))
     return provider
 
 

@@ -26,6 +26,8 @@ _SCOPE = "stream.opentelemetry"
 # What a tracer provider is before an SDK is configured: spans would record nothing.
 _NO_SDK = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 _NO_PARENT = Context()
+# Looked up once: an Enum member read through its class costs 0.1 µs, twice a message.
+_CONSUMER, _PRODUCER = SpanKind.CONSUMER, SpanKind.PRODUCER
 
 
 class Tracing(Middleware):
@@ -76,7 +78,7 @@ class Tracing(Middleware):
         if tracer is None:
             return await call_next()
         parent = _extracted(message)
-        span = tracer.start_span(f"process {message.topic}", context=parent, kind=SpanKind.CONSUMER)
+        span = tracer.start_span(f"process {message.topic}", context=parent, kind=_CONSUMER)
         recording = span.is_recording()
         if recording:
             # Computed only for a span that keeps them (sampled): none for the others.
@@ -119,9 +121,7 @@ class Tracing(Middleware):
             # cost of a span nobody records (ParentBased, the SDK's default, keeps no child).
             propagate.inject(headers, context=parent, setter=HEADER_SETTER)
         else:
-            span = tracer.start_span(
-                f"create {record.topic}", context=parent, kind=SpanKind.PRODUCER
-            )
+            span = tracer.start_span(f"create {record.topic}", context=parent, kind=_PRODUCER)
             if span.is_recording():
                 span.set_attributes(created(record))
             context = trace.set_span_in_context(span)
