@@ -108,13 +108,22 @@ class Committer:
                 await self.consumer.commit(offsets)
                 self.committed.update(offsets)
             except (CommitFailedError, IllegalStateError) as error:
-                # The partitions moved to another member, which reads from the last commit.
+                # The group is rebalancing, or dropped this member (its session expired
+                # while the process was starved). The work is done and its outputs are
+                # stored, so the offsets are kept for the revocation that follows: it
+                # commits in the generation being closed, or, once dropped, outside any
+                # generation, which the broker takes only while the group has no member
+                # (nobody else owns the partitions). Dropped here, the partitions came
+                # back to this member uncommitted and their work was done twice.
+                # If they did move, the revocation forgets them: the new owner reads
+                # from the last commit.
                 logger.warning(
-                    "%s: commit refused after a rebalance (%s); the new owner "
-                    "handles those records again",
+                    "%s: commit refused by a rebalance (%s); retried before the partitions "
+                    "are given up",
                     self._name,
                     error,
                 )
+                self._tracker.restore(offsets)
                 return
             except KafkaError as error:
                 logger.error("%s: commit failed, retrying with the next: %r", self._name, error)
