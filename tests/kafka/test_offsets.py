@@ -202,3 +202,30 @@ async def test_a_commit_refused_by_a_rebalance_is_made_by_the_revocation() -> No
     tracker.finish(p1, tracker.open(p1, end=840))  # finishes after the refusal
     await listener.on_partitions_revoked([p0, p1])
     assert consumer.committed == [{p0: 560, p1: 840}]
+
+
+@pytest.mark.anyio
+async def test_commits_refused_until_the_revocation_are_warned_about_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The acker retries a refused commit every interval while the group rebalances (up
+    # to its rebalance timeout): one WARNING says so, not one per attempt.
+    from aiokafka.errors import CommitFailedError
+
+    from stream.kafka._rebalance import Committer
+
+    class Refusing:
+        def assignment(self) -> set[str]:
+            return {"p0"}
+
+        async def commit(self, offsets: dict[str, int]) -> None:
+            raise CommitFailedError("the group is rebalancing")
+
+    tracker: OffsetTracker[str] = OffsetTracker()
+    tracker.finish("p0", tracker.open("p0", end=5))
+    committer = Committer(tracker, "S.h")
+    committer.consumer = Refusing()
+    for _ in range(3):
+        await committer.commit()
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert tracker.take() == {"p0": 5}  # still kept for the revocation's commit
