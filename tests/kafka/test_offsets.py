@@ -150,3 +150,82 @@ async def test_a_cancelled_commit_keeps_the_ready_offsets_of_partitions_that_sta
     with anyio.move_on_after(0.1):
         await committer.commit()
     assert tracker.take() == {"p1": 7}  # still there for the next commit
+
+
+@pytest.mark.anyio
+async def test_a_commit_refused_by_a_rebalance_is_made_by_the_revocation() -> None:
+    # Seen on real Kafka (test_shared_batches, the test process starved past the session
+    # timeout): the group dropped the member, so the acker's commit of finished work was
+    # refused; the revocation that followed committed only what finished after it, and the
+    # partitions came back to the same member, which stopped with that work uncommitted.
+    from aiokafka import TopicPartition as TP
+    from aiokafka.errors import CommitFailedError
+
+    from stream.kafka._rebalance import Committer, RebalanceListener
+
+    p0, p1 = TP("t", 0), TP("t", 1)
+
+    class RefusingOnce:
+        def __init__(self) -> None:
+            self.refused: list[dict[TP, int]] = []
+            self.committed: list[dict[TP, int]] = []
+
+        def assignment(self) -> set[TP]:
+            return {p0, p1}
+
+        async def commit(self, offsets: dict[TP, int]) -> None:
+            if not self.refused:
+                self.refused.append(offsets)
+                raise CommitFailedError("the member's session expired")
+            self.committed.append(offsets)
+
+    async def nothing(_partitions: object) -> None:
+        pass
+
+    tracker: OffsetTracker[TP] = OffsetTracker()
+    consumer = RefusingOnce()
+    committer = Committer(tracker, "S.h")
+    committer.consumer = consumer
+    listener = RebalanceListener(
+        "S.h",
+        tracker,
+        committer,
+        1.0,
+        after_assign=nothing,
+        before_revoke=lambda _partitions: None,
+        after_revoke=nothing,
+        give_up=lambda: False,
+    )
+    tracker.finish(p0, tracker.open(p0, end=560))
+    await committer.commit()
+    assert consumer.refused == [{p0: 560}]
+    tracker.finish(p1, tracker.open(p1, end=840))  # finishes after the refusal
+    await listener.on_partitions_revoked([p0, p1])
+    assert consumer.committed == [{p0: 560, p1: 840}]
+
+
+@pytest.mark.anyio
+async def test_commits_refused_until_the_revocation_are_warned_about_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The acker retries a refused commit every interval while the group rebalances (up
+    # to its rebalance timeout): one WARNING says so, not one per attempt.
+    from aiokafka.errors import CommitFailedError
+
+    from stream.kafka._rebalance import Committer
+
+    class Refusing:
+        def assignment(self) -> set[str]:
+            return {"p0"}
+
+        async def commit(self, offsets: dict[str, int]) -> None:
+            raise CommitFailedError("the group is rebalancing")
+
+    tracker: OffsetTracker[str] = OffsetTracker()
+    tracker.finish("p0", tracker.open("p0", end=5))
+    committer = Committer(tracker, "S.h")
+    committer.consumer = Refusing()
+    for _ in range(3):
+        await committer.commit()
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert tracker.take() == {"p0": 5}  # still kept for the revocation's commit

@@ -63,6 +63,7 @@ class Committer:
         "_last",
         "_lock",
         "_name",
+        "_refused",
         "_tracker",
         "commits",
         "committed",
@@ -82,6 +83,8 @@ class Committer:
         self._lock = anyio.Lock()
         self._last = time.monotonic()
         self.commits = 0
+        # Refused commits are retried until the revocation: one WARNING for them all.
+        self._refused = False
 
     def seconds_until_due(self) -> float:
         """How long until the commit interval since the last commit has passed."""
@@ -108,13 +111,24 @@ class Committer:
                 await self.consumer.commit(offsets)
                 self.committed.update(offsets)
             except (CommitFailedError, IllegalStateError) as error:
-                # The partitions moved to another member, which reads from the last commit.
-                logger.warning(
-                    "%s: commit refused after a rebalance (%s); the new owner "
-                    "handles those records again",
-                    self._name,
-                    error,
-                )
+                # The group is rebalancing, or dropped this member (its session expired
+                # while the process was starved). The work is done and its outputs are
+                # stored, so the offsets are kept for the revocation that follows: it
+                # commits in the generation being closed, or, once dropped, outside any
+                # generation, which the broker takes only while the group has no member
+                # (nobody else owns the partitions). Dropped here, the partitions came
+                # back to this member uncommitted and their work was done twice.
+                # If they did move, the revocation forgets them: the new owner reads
+                # from the last commit.
+                if not self._refused:
+                    logger.warning(
+                        "%s: commit refused by a rebalance (%s); retried until the "
+                        "partitions are given up",
+                        self._name,
+                        error,
+                    )
+                self._refused = True
+                self._tracker.restore(offsets)
                 return
             except KafkaError as error:
                 logger.error("%s: commit failed, retrying with the next: %r", self._name, error)
@@ -128,6 +142,7 @@ class Committer:
             finally:
                 self.took(time.perf_counter() - began)
             self.commits += 1
+            self._refused = False
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: committed %s", self._name, _describe_offsets(offsets))
 
@@ -153,6 +168,7 @@ class Committer:
         """Drops what this member committed of ``partitions`` (revoked: others own them)."""
         for partition in partitions:
             self.committed.pop(partition, None)
+        self._refused = False  # the next refusal is a new rebalance's
 
 
 def _describe_offsets(offsets: Mapping[Any, int]) -> str:
