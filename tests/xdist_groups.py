@@ -1,9 +1,9 @@
 """How ``pytest -n`` (pytest-xdist, ``--dist loadgroup``) shares the tests out to its workers.
 
-Each test module goes to one worker whole, so a module-scoped broker (the chaos suite's,
-the launcher's, the outage's) starts once, not once per worker. Tests that use a costly
-session-scoped broker other than the session's own (the three-node cluster, the broker
-that creates no topics) go to one worker together, so it starts once in the run. Each
+Each test module goes to one worker whole, so a module-scoped broker (the launcher's,
+the outage's) starts once, not once per worker. Tests that use a costly session-scoped
+broker other than the session's own (the three-node cluster, the broker that creates no
+topics, the chaos suite's) go to one worker together, so it starts once in the run. Each
 worker starts its own ``kafka_bootstrap`` broker; tests take fresh topic names, so
 nothing they check is shared between workers.
 
@@ -16,7 +16,11 @@ import pytest
 
 __all__ = ("SHARED_BROKERS", "pytest_collection_modifyitems")
 
-SHARED_BROKERS = {"kafka_cluster": "cluster", "strict_kafka": "strict-kafka"}
+SHARED_BROKERS = {
+    "kafka_cluster": "cluster",
+    "strict_kafka": "strict-kafka",
+    "chaos_kafka": "chaos",
+}
 """Fixture name -> group: the tests that use it run on one worker."""
 
 

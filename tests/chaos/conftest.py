@@ -40,9 +40,13 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chaos_kafka() -> Iterator[LocalKafka]:
-    """A broker of this module's own, so a scenario may restart it: never the session's."""
+    """A broker of the chaos suite's own, so a scenario may restart it: never the session's.
+
+    One for the suite's modules: each scenario has topics and a group of its own, and
+    leaves the broker running (a restart or an outage brings it back before the verdict).
+    """
     kafka = LocalKafka(LocalKafkaConfig(partitions=4))
     kafka.start()
     try:
