@@ -9,6 +9,9 @@ import pytest
 from stream.kafka_local import LocalKafka
 from tests.cluster import healed, start_cluster
 
+# The chaos table, gathered from the reports of whichever process ran its rows (pytest -n).
+pytest_plugins = ("tests.chaos.table",)
+
 # C1 alone: the brokers a test run starts live for seconds to minutes, where the C2
 # compiler's warm-up only competes for the two cores; each start is ~40% faster without it.
 QUICK_JVM = "-XX:TieredStopAtLevel=1"

@@ -31,6 +31,14 @@ def test_quick_run_measures_all_three_variants_and_the_modes(
             "-m",
             "bench",
             "--quick",
+            # Smaller than --quick's own sizes: every section, variant and chart still
+            # runs, and 500 records or a 1 s window still give each a rate above zero.
+            "--messages",
+            "500",
+            "--scale-messages",
+            "500",
+            "--latency-seconds",
+            "1",
             "--bootstrap-servers",
             kafka_bootstrap,
             "--out",

@@ -12,11 +12,8 @@ from pathlib import Path
 import pytest
 
 from stream.kafka_local import LocalKafka, LocalKafkaConfig
-from tests.chaos.harness import ROOT, Result
-from tests.chaos.report import markdown, write
-
-ARTIFACTS = ROOT / "artifacts" / "chaos"
-_RESULTS = pytest.StashKey[list[Result]]()
+from tests.chaos.harness import Result
+from tests.chaos.table import ARTIFACTS, record
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,23 +24,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_terminal_summary(
-    terminalreporter: pytest.TerminalReporter, config: pytest.Config
-) -> None:
-    """Prints the chaos table and writes it to ``artifacts/chaos/``."""
-    results = config.stash.get(_RESULTS, [])
-    if not results:
-        return
-    write(results, ARTIFACTS)
-    terminalreporter.section("chaos")
-    terminalreporter.write(markdown(results))
-    terminalreporter.write_line(f"written to {ARTIFACTS}/results.md and results.json")
-
-
 @pytest.fixture
-def chaos_results(request: pytest.FixtureRequest) -> list[Result]:
-    """Where a scenario test puts its result for the table."""
-    return request.config.stash.setdefault(_RESULTS, [])
+def chaos_results(request: pytest.FixtureRequest) -> Iterator[list[Result]]:
+    """Where a scenario test puts its results; they reach the table with its report
+    (tests/chaos/table.py), from whichever process ran the test."""
+    results: list[Result] = []
+    yield results
+    record(request.node, results)
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +40,13 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chaos_kafka() -> Iterator[LocalKafka]:
-    """A broker of this module's own, so a scenario may restart it: never the session's."""
+    """A broker of the chaos suite's own, so a scenario may restart it: never the session's.
+
+    One for the suite's modules: each scenario has topics and a group of its own, and
+    leaves the broker running (a restart or an outage brings it back before the verdict).
+    """
     kafka = LocalKafka(LocalKafkaConfig(partitions=4))
     kafka.start()
     try:

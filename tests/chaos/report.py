@@ -6,10 +6,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from tests.chaos.harness import Result
+from tests.chaos.checker import Counts
+from tests.chaos.harness import Fault, Result
 
-__all__ = ("markdown", "write")
+__all__ = ("as_dict", "from_dict", "markdown", "write")
 
 _COLUMNS = (
     "fault",
@@ -69,17 +71,29 @@ def markdown(results: Sequence[Result]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def as_dict(result: Result) -> dict[str, Any]:
+    """``result`` as JSON-ready data: a row of ``results.json``."""
+    return {
+        **{k: v for k, v in asdict(result).items() if k not in ("counts", "faults")},
+        "counts": asdict(result.counts),
+        "faults": [asdict(f) for f in result.faults],
+        "recovery": result.recovery,
+    }
+
+
+def from_dict(data: dict[str, Any]) -> Result:
+    """The :class:`Result` :func:`as_dict` gave (``recovery`` is computed again)."""
+    fields = {k: v for k, v in data.items() if k not in ("counts", "faults", "recovery")}
+    return Result(
+        **fields,
+        counts=Counts(**data["counts"]),
+        faults=[Fault(**fault) for fault in data["faults"]],
+    )
+
+
 def write(results: Sequence[Result], folder: Path) -> None:
     """Writes ``results.json`` and ``results.md`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.md").write_text(markdown(results), encoding="utf-8")
-    data = [
-        {
-            **{k: v for k, v in asdict(r).items() if k not in ("counts", "faults")},
-            "counts": asdict(r.counts),
-            "faults": [asdict(f) for f in r.faults],
-            "recovery": r.recovery,
-        }
-        for r in results
-    ]
+    data = [as_dict(r) for r in results]
     (folder / "results.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

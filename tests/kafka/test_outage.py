@@ -26,8 +26,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.kafka]
 RECORDS = 2000
 KEYS = 10
 GATE = 20
-OUTAGE = 15.0
-"""Seconds the broker is away: longer than the producer's request timeout below."""
+OUTAGE = 8.0
+"""Seconds the broker is away: twice the producer's request timeout below, so every send
+in flight when it went times out at least once while it is away."""
 
 
 class Item(BaseModel):
