@@ -188,6 +188,18 @@ def _low_64(trace_id: str) -> int:
     return int(trace_id, 16) & ((1 << 64) - 1)
 
 
+async def roots_through(sampler: Sampler, count: int) -> tuple[list[Message], InMemorySpanExporter]:
+    """``count`` inputs without trace headers (each attempt a root) through ``traced``,
+    sampled by ``sampler``: the outputs, and the exporter of the spans kept."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=sampler)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    async with TestBroker(traced(provider)()) as broker:
+        for data in range(count):
+            await broker.publish(Reading(data=data), "in")
+        return records(broker, "out"), exporter
+
+
 async def test_a_ratio_sampler_is_not_asked_about_the_roots_it_drops() -> None:
     sampler = CountedRatio(0.0)
     provider = TracerProvider(sampler=ParentBased(sampler))
@@ -204,14 +216,7 @@ async def test_a_ratio_sampler_is_not_asked_about_the_roots_it_drops() -> None:
 
 
 async def test_roots_are_kept_exactly_as_the_ratio_sampler_keeps_them() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.5)))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    async with TestBroker(traced(provider)()) as broker:
-        for data in range(64):
-            # Each input without trace headers: each attempt is a root of its own.
-            await broker.publish(Reading(data=data), "in")
-        outputs = records(broker, "out")
+    outputs, exporter = await roots_through(ParentBased(TraceIdRatioBased(0.5)), 64)
     kept_traces = {span.context.trace_id for span in exporter.get_finished_spans()}
     for output in outputs:
         _version, trace_id, _span_id, flags = traceparent(output)
@@ -222,13 +227,7 @@ async def test_roots_are_kept_exactly_as_the_ratio_sampler_keeps_them() -> None:
 
 
 async def test_a_sampler_that_only_describes_itself_as_a_ratio_is_asked() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider(sampler=ParentBased(ClaimsRatio(0.0)))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    async with TestBroker(traced(provider)()) as broker:
-        for data in range(3):
-            await broker.publish(Reading(data=data), "in")
-        outputs = records(broker, "out")
+    outputs, exporter = await roots_through(ParentBased(ClaimsRatio(0.0)), 3)
     # Its probes kept what a ratio of 0 drops: it decides every root itself, as before.
     assert [traceparent(output)[3] for output in outputs] == ["03"] * 3
     assert len(exporter.get_finished_spans()) == 9
